@@ -1,0 +1,82 @@
+"""Errors that carry their HTTP status, and the handlers that turn everything into JSON."""
+
+import json
+import logging
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+logger = logging.getLogger("app")
+
+
+class ServiceError(Exception):
+    status_code = 400
+    detail = "Bad request"
+    headers: ClassVar[dict[str, str] | None] = None
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or self.detail)
+        if detail is not None:
+            self.detail = detail
+
+
+class Unauthorized(ServiceError):
+    status_code = 401
+    detail = "Could not validate credentials"
+    headers: ClassVar[dict[str, str] | None] = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+    detail = "Not authorized to perform requested action"
+
+
+class NotFound(ServiceError):
+    status_code = 404
+    detail = "Not found"
+
+
+class Conflict(ServiceError):
+    status_code = 409
+    detail = "Conflict"
+
+
+class ASCIIJSONResponse(JSONResponse):
+    """JSON with non-ASCII escaped: a lone surrogate echoed in a 422 cannot break encoding."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode()
+
+
+async def _service_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return ASCIIJSONResponse({"detail": jsonable_encoder(exc.errors())}, 422)
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse({"detail": "Database unavailable"}, 503, headers={"Retry-After": "5"})
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # The trace goes to the log, never to the client.
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse({"detail": "Internal Server Error"}, 500)
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    for db_error in (OperationalError, InterfaceError, PoolTimeoutError):
+        app.add_exception_handler(db_error, _database_unavailable)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,227 @@
+"""One SQLModel family per entity: XBase, X(table=True), XCreate, XUpdate, XPublic."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, EmailStr, field_validator, model_validator
+from sqlalchemy import Index, func
+from sqlmodel import Field, SQLModel
+
+# Named constraints, so that migrations can refer to (and drop) them on every database.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+MAX_ID = 2**31 - 1  # ids are PostgreSQL `integer`s
+MAX_PASSWORD_BYTES = 72  # bcrypt's limit; bcrypt 5 raises past it
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def ensure_storable(value: str) -> str:
+    """Refuse text that PostgreSQL cannot store: NUL characters and lone surrogates."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must not contain lone surrogates") from None
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+def _password_fits_bcrypt(value: str) -> str:
+    if len(value.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        raise ValueError(f"must be at most {MAX_PASSWORD_BYTES} bytes in UTF-8")
+    return value
+
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Name = Annotated[str, Field(min_length=1, max_length=50)]
+Title = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
+Content = Annotated[str, Field(min_length=1, max_length=10_000)]
+Password = Annotated[str, Field(min_length=8), AfterValidator(_password_fits_bcrypt)]
+
+
+class APIModel(SQLModel):
+    """Base of every model: text fields anywhere refuse NUL and lone surrogates."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        return ensure_storable(value) if isinstance(value, str) else value
+
+
+def _refuse_explicit_nulls(data: Any, fields: tuple[str, ...]) -> Any:
+    """PATCH semantics: a field left out keeps its value; `null` for a required one is an error."""
+    if isinstance(data, dict):
+        nulls = [name for name in fields if name in data and data[name] is None]
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} may not be null")
+    return data
+
+
+# --- users -----------------------------------------------------------------------------
+
+
+class UserBase(APIModel):
+    name: str | None = Field(default=None, min_length=1, max_length=50)
+
+
+class User(UserBase, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320)
+    hashed_password: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+    # Tokens issued before this moment are refused (password change, logout everywhere).
+    tokens_valid_after: datetime = Field(default_factory=utcnow)
+
+
+# One account per email, compared case-insensitively; also serves the login lookup.
+Index("uq_users_email_lower", func.lower(User.email), unique=True)
+
+
+class UserCreate(UserBase):
+    email: EmailStr
+    password: Password
+
+
+class UserUpdate(APIModel):
+    name: Name | None = None
+    email: EmailStr | None = None
+    password: Password | None = None
+    current_password: str | None = Field(default=None, max_length=1024)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _checks(cls, data: Any) -> Any:
+        data = _refuse_explicit_nulls(data, ("email", "password"))
+        if (
+            isinstance(data, dict)
+            and ("email" in data or "password" in data)
+            and not data.get("current_password")
+        ):
+            raise ValueError("current_password is required to change email or password")
+        return data
+
+
+class UserPublic(UserBase):
+    id: int
+    created_at: datetime
+
+
+class UserMe(UserPublic):
+    email: str
+
+
+# --- posts -----------------------------------------------------------------------------
+
+
+class PostBase(APIModel):
+    title: Title
+    content: Content
+    published: bool = True
+
+
+class Post(PostBase, table=True):
+    __tablename__ = "posts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime | None = None
+
+
+# The feed: newest first, then id (a backward scan of this index serves every page).
+Index("ix_posts_created_at_id", Post.created_at, Post.id)
+# `search` is a case-insensitive substring match: trigrams serve it on PostgreSQL
+# (on SQLite this is a plain index on the title).
+Index(
+    "ix_posts_title_trgm",
+    Post.title,
+    postgresql_using="gin",
+    postgresql_ops={"title": "gin_trgm_ops"},
+)
+
+
+class PostCreate(PostBase):
+    pass
+
+
+class PostUpdate(APIModel):
+    title: Title | None = None
+    content: Content | None = None
+    published: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        return _refuse_explicit_nulls(data, ("title", "content", "published"))
+
+
+class PostPublic(PostBase):
+    id: int
+    created_at: datetime
+    updated_at: datetime | None
+    owner_id: int
+    owner: UserPublic
+    votes: int
+    voted: bool
+
+
+# --- votes -----------------------------------------------------------------------------
+
+
+class Vote(APIModel, table=True):
+    __tablename__ = "votes"
+
+    # (post_id, user_id): the primary key also serves "count the votes of this post".
+    post_id: int = Field(foreign_key="posts.id", ondelete="CASCADE", primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", primary_key=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class VoteCreate(APIModel):
+    post_id: Id
+    dir: Literal[0, 1] = Field(description="1 adds the caller's vote, 0 takes it back")
+
+    @field_validator("dir", mode="before")
+    @classmethod
+    def _integer_only(cls, value: Any) -> Any:
+        # `true` and `1.0` would pass as 1 in lax mode; the contract says 1 or 0.
+        if type(value) is not int:
+            raise ValueError("dir must be the integer 1 or 0")
+        return value
+
+
+# --- auth and plain messages -----------------------------------------------------------
+
+
+class LoginForm(APIModel):
+    """The OAuth2 password flow's form (what Swagger's Authorize button sends)."""
+
+    username: str = Field(max_length=1024)
+    password: str = Field(max_length=1024)
+    grant_type: str | None = Field(default=None, regex="^password$")
+
+
+class Token(APIModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+
+
+class Message(APIModel):
+    message: str

@@ -1,0 +1,20 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+
+from app.db import SessionDep
+from app.errors import Unauthorized
+from app.models import LoginForm, Token
+from app.security import create_access_token
+from app.services import users
+
+router = APIRouter(tags=["auth"])
+
+
+@router.post("/login", responses={401: {"description": "Incorrect email or password"}})
+async def login(session: SessionDep, form: Annotated[LoginForm, Form()]) -> Token:
+    """OAuth2 password flow: `username` is the email."""
+    user = await users.authenticate(session, form.username, form.password)
+    if user is None or user.id is None:
+        raise Unauthorized("Incorrect email or password")
+    return Token(access_token=create_access_token(user.id))

@@ -1,0 +1,29 @@
+from fastapi import APIRouter, Response, status
+
+from app.db import SessionDep
+from app.deps import CurrentUser
+from app.models import Message, VoteCreate
+from app.services import votes
+
+router = APIRouter(prefix="/vote", tags=["votes"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": Message, "description": "Vote deleted (dir 0)"},
+        404: {"description": "Post not found, or no vote to delete"},
+        409: {"description": "Already voted"},
+    },
+)
+async def vote(
+    session: SessionDep, user: CurrentUser, data: VoteCreate, response: Response
+) -> Message:
+    """`dir` 1 adds the caller's vote (201); `dir` 0 takes it back (200)."""
+    if data.dir == 1:
+        await votes.add_vote(session, user, data.post_id)
+        return Message(message="Successfully added vote")
+    await votes.remove_vote(session, user, data.post_id)
+    response.status_code = status.HTTP_200_OK
+    return Message(message="Successfully deleted vote")

@@ -1,0 +1,90 @@
+"""Password hashing (bcrypt, off the event loop) and access tokens (JWT, HS256 only)."""
+
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import anyio
+import bcrypt
+import jwt
+
+from app.config import settings
+from app.models import MAX_PASSWORD_BYTES
+
+ALGORITHM = "HS256"
+
+# bcrypt is CPU-bound and releases the GIL: run it in threads, but at most one per core,
+# so that a burst of logins neither starves the default thread pool nor the event loop.
+_bcrypt_limiter = anyio.CapacityLimiter(os.cpu_count() or 1)
+_dummy_hash: bytes | None = None
+
+
+def _hash(password: bytes, rounds: int) -> bytes:
+    return bcrypt.hashpw(password, bcrypt.gensalt(rounds))
+
+
+async def hash_password(password: str) -> str:
+    # Callers validate the 72-byte limit first (422); bcrypt 5 raises past it.
+    hashed = await anyio.to_thread.run_sync(
+        _hash, password.encode(), settings.BCRYPT_ROUNDS, limiter=_bcrypt_limiter
+    )
+    return hashed.decode()
+
+
+def _check(password: bytes, hashed: bytes) -> bool:
+    if len(password) > MAX_PASSWORD_BYTES:
+        # Cannot match any stored hash; spend the same time so that timing says nothing.
+        bcrypt.checkpw(b"", hashed)
+        return False
+    return bcrypt.checkpw(password, hashed)
+
+
+async def verify_password(password: str, hashed: str | None) -> bool:
+    """Check a password; with `hashed=None` (unknown user) check a dummy of the same cost."""
+    global _dummy_hash
+    if hashed is None:
+        if _dummy_hash is None:
+            _dummy_hash = await anyio.to_thread.run_sync(
+                _hash, secrets.token_bytes(16), settings.BCRYPT_ROUNDS, limiter=_bcrypt_limiter
+            )
+        await anyio.to_thread.run_sync(
+            _check, password.encode(), _dummy_hash, limiter=_bcrypt_limiter
+        )
+        return False
+    return await anyio.to_thread.run_sync(
+        _check, password.encode(), hashed.encode(), limiter=_bcrypt_limiter
+    )
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: int
+    issued_at: float  # seconds since the epoch, with microseconds
+
+
+def create_access_token(user_id: int, now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    expires = now + timedelta(minutes=settings.ACCESS_TOKEN_EXPIRE_MINUTES)
+    # `iat` keeps its microseconds (RFC 7519 allows fractional NumericDates), so a login
+    # right after a password change is told apart from one just before it.
+    payload = {"sub": str(user_id), "iat": now.timestamp(), "exp": expires.timestamp()}
+    return jwt.encode(payload, settings.SECRET_KEY, algorithm=ALGORITHM)
+
+
+def decode_access_token(token: str) -> TokenClaims | None:
+    """The token's claims, or None if it is malformed, forged, expired or not HS256."""
+    try:
+        payload = jwt.decode(
+            token,
+            settings.SECRET_KEY,
+            algorithms=[ALGORITHM],
+            options={"require": ["sub", "iat", "exp"]},
+        )
+        user_id = int(payload["sub"])
+        issued_at = float(payload["iat"])
+    except (jwt.InvalidTokenError, TypeError, ValueError):
+        return None
+    if not 1 <= user_id <= 2**31 - 1:
+        return None
+    return TokenClaims(user_id=user_id, issued_at=issued_at)

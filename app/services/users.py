@@ -1,0 +1,71 @@
+"""Users: registration, authentication, profile changes, deletion."""
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.errors import Conflict, Forbidden, NotFound
+from app.models import User, UserCreate, UserUpdate, utcnow
+from app.security import hash_password, verify_password
+
+EMAIL_TAKEN = "Email already registered"
+
+
+async def _commit_unless_email_taken(session: AsyncSession) -> None:
+    # The unique index on lower(email) decides, even between concurrent requests.
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise Conflict(EMAIL_TAKEN) from None
+
+
+async def register(session: AsyncSession, data: UserCreate) -> User:
+    hashed = await hash_password(data.password)
+    user = User.model_validate(data, update={"hashed_password": hashed})
+    session.add(user)
+    await _commit_unless_email_taken(session)
+    return user
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("User not found")
+    return user
+
+
+async def find_by_email(session: AsyncSession, email: str) -> User | None:
+    statement = select(User).where(func.lower(col(User.email)) == func.lower(email))
+    return (await session.exec(statement)).first()
+
+
+async def authenticate(session: AsyncSession, email: str, password: str) -> User | None:
+    """The user if the password matches; unknown emails cost the same bcrypt time."""
+    user = await find_by_email(session, email)
+    if not await verify_password(password, user.hashed_password if user else None):
+        return None
+    return user
+
+
+async def update_me(session: AsyncSession, user: User, data: UserUpdate) -> User:
+    changes = data.model_dump(exclude_unset=True, exclude={"current_password"})
+    # The model guarantees current_password is present when email or password changes.
+    sensitive = "email" in changes or "password" in changes
+    if sensitive and not await verify_password(data.current_password or "", user.hashed_password):
+        raise Forbidden("Current password is incorrect")
+    if "password" in changes:
+        user.hashed_password = await hash_password(changes.pop("password"))
+        # Every token issued before this moment stops working.
+        user.tokens_valid_after = utcnow()
+    user.sqlmodel_update(changes)
+    session.add(user)
+    await _commit_unless_email_taken(session)
+    return user
+
+
+async def delete_user(session: AsyncSession, user: User) -> None:
+    # The database removes the user's posts and votes (ON DELETE CASCADE).
+    await session.delete(user)
+    await session.commit()

@@ -1,0 +1,44 @@
+"""Votes: one per user and post, guarded by the primary key."""
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, delete
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.errors import Conflict, NotFound
+from app.models import User, Vote, utcnow
+from app.services.posts import find_visible_post
+
+_INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+async def add_vote(session: AsyncSession, user: User, post_id: int) -> None:
+    if await find_visible_post(session, user.id or 0, post_id) is None:
+        raise NotFound("Post not found")
+    insert = _INSERTS[session.get_bind().dialect.name]
+    # INSERT ... ON CONFLICT DO NOTHING: the primary key settles concurrent duplicates.
+    statement = (
+        insert(Vote)
+        .values(post_id=post_id, user_id=user.id, created_at=utcnow())
+        .on_conflict_do_nothing()
+    )
+    try:
+        result = await session.exec(statement)
+        await session.commit()
+    except IntegrityError:  # the post was deleted meanwhile (foreign key)
+        await session.rollback()
+        raise NotFound("Post not found") from None
+    if result.rowcount == 0:
+        raise Conflict(f"User {user.id} has already voted on post {post_id}")
+
+
+async def remove_vote(session: AsyncSession, user: User, post_id: int) -> None:
+    if await find_visible_post(session, user.id or 0, post_id) is None:
+        raise NotFound("Post not found")
+    statement = delete(Vote).where(col(Vote.post_id) == post_id, col(Vote.user_id) == user.id)
+    result = await session.exec(statement)
+    await session.commit()
+    if result.rowcount == 0:
+        raise NotFound("Vote does not exist")

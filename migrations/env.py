@@ -1,0 +1,66 @@
+"""Alembic environment: async engines (psycopg 3 / aiosqlite), the app's metadata."""
+
+import asyncio
+
+from alembic import context
+from sqlalchemy import pool
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel import SQLModel
+
+import app.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from app.config import settings
+
+config = context.config
+target_metadata = SQLModel.metadata
+
+
+def database_url() -> str:
+    # Tests and tools pass their own URL; otherwise the app's DATABASE_URL.
+    return config.attributes.get("database_url") or settings.DATABASE_URL
+
+
+def configure(connection: Connection | None = None, **kwargs: object) -> None:
+    dialect = connection.dialect.name if connection is not None else database_url().split(":")[0]
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        compare_type=True,
+        # SQLite cannot ALTER most things: batch mode recreates tables instead.
+        render_as_batch=dialect.startswith("sqlite"),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def run_migrations_offline() -> None:
+    configure(url=database_url(), literal_binds=True, dialect_opts={"paramstyle": "named"})
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def do_run_migrations(connection: Connection) -> None:
+    configure(connection)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_async_migrations() -> None:
+    engine = create_async_engine(database_url(), poolclass=pool.NullPool)
+    async with engine.connect() as connection:
+        await connection.run_sync(do_run_migrations)
+    await engine.dispose()
+
+
+def run_migrations_online() -> None:
+    # A caller that already holds a connection (the tests) passes it in.
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        do_run_migrations(connection)
+    else:
+        asyncio.run(run_async_migrations())
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
