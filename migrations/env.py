@@ -1,6 +1,7 @@
 """Alembic environment: async engines (psycopg 3 / aiosqlite), the app's metadata."""
 
 import asyncio
+import logging
 
 from alembic import context
 from sqlalchemy import pool
@@ -13,6 +14,10 @@ from app.config import settings
 
 config = context.config
 target_metadata = SQLModel.metadata
+
+if config.cmd_opts is not None and not logging.getLogger().handlers:
+    # From the `alembic` command line: say which migrations run (the app logs its own way).
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
 
 
 def database_url() -> str:

@@ -19,3 +19,42 @@ async def test_health_db_checks_the_database(client: AsyncClient) -> None:
     response = await client.get("/health/db")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok"}
+
+
+async def test_openapi_lists_every_endpoint(client: AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    operations = {
+        (method.upper(), path) for path, item in schema["paths"].items() for method in item
+    }
+    assert operations == {
+        ("GET", "/"),
+        ("GET", "/health"),
+        ("GET", "/health/db"),
+        ("POST", "/users"),
+        ("POST", "/login"),
+        ("GET", "/users/me"),
+        ("PATCH", "/users/me"),
+        ("DELETE", "/users/me"),
+        ("GET", "/users/{user_id}"),
+        ("GET", "/posts"),
+        ("POST", "/posts"),
+        ("POST", "/posts/batch"),
+        ("GET", "/posts/{post_id}"),
+        ("PUT", "/posts/{post_id}"),
+        ("PATCH", "/posts/{post_id}"),
+        ("DELETE", "/posts/{post_id}"),
+        ("POST", "/vote"),
+    }
+
+
+async def test_swagger_authorize_logs_in_through_post_login(client: AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    (scheme,) = schema["components"]["securitySchemes"].values()
+    assert scheme["type"] == "oauth2"
+    assert scheme["flows"]["password"]["tokenUrl"] == "login"
+    login_form = schema["paths"]["/login"]["post"]["requestBody"]["content"]
+    assert "application/x-www-form-urlencoded" in login_form
+
+    docs = await client.get("/docs")
+    assert docs.status_code == 200
+    assert "swagger-ui" in docs.text

@@ -23,22 +23,27 @@ async def add_vote(session: AsyncSession, user: User, post_id: int) -> None:
         insert(Vote)
         .values(post_id=post_id, user_id=user.id, created_at=utcnow())
         .on_conflict_do_nothing()
+        .returning(col(Vote.post_id))  # a row back means this request inserted the vote
     )
     try:
-        result = await session.exec(statement)
+        inserted = (await session.exec(statement)).first() is not None
         await session.commit()
     except IntegrityError:  # the post was deleted meanwhile (foreign key)
         await session.rollback()
         raise NotFound("Post not found") from None
-    if result.rowcount == 0:
+    if not inserted:
         raise Conflict(f"User {user.id} has already voted on post {post_id}")
 
 
 async def remove_vote(session: AsyncSession, user: User, post_id: int) -> None:
     if await find_visible_post(session, user.id or 0, post_id) is None:
         raise NotFound("Post not found")
-    statement = delete(Vote).where(col(Vote.post_id) == post_id, col(Vote.user_id) == user.id)
-    result = await session.exec(statement)
+    statement = (
+        delete(Vote)
+        .where(col(Vote.post_id) == post_id, col(Vote.user_id) == user.id)
+        .returning(col(Vote.post_id))
+    )
+    deleted = (await session.exec(statement)).first() is not None
     await session.commit()
-    if result.rowcount == 0:
+    if not deleted:
         raise NotFound("Vote does not exist")

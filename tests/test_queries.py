@@ -1,0 +1,73 @@
+"""Every `PostPublic` (post, owner, vote count, caller's vote, visibility) comes from one
+statement: a page of posts costs the same number of queries whatever its size."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from httpx import AsyncClient
+from sqlalchemy import event
+
+from app.db import engine
+from tests.factories import create_post, new_account, vote
+
+_DATA_STATEMENTS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
+
+
+@contextmanager
+def recorded_statements() -> Iterator[list[str]]:
+    """The SQL statements the app runs inside the block (transaction control left out)."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith(_DATA_STATEMENTS):
+            statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def _feed(client: AsyncClient) -> dict[str, Any]:
+    """Two users, 25 posts (some drafts), votes from both: a non-trivial page."""
+    alice = await new_account(client, name="alice")
+    bob = await new_account(client, name="bob")
+    for n in range(25):
+        author = alice if n % 2 else bob
+        post = await create_post(client, author["headers"], title=f"post {n}", published=n % 5 != 0)
+        if post["published"]:
+            await vote(client, alice["headers"], post["id"])
+            if n % 3 == 0:
+                await vote(client, bob["headers"], post["id"])
+    return alice
+
+
+async def test_a_page_of_posts_is_one_statement_after_the_token_check(
+    client: AsyncClient,
+) -> None:
+    alice = await _feed(client)
+    for limit in (1, 10, 100):
+        with recorded_statements() as statements:
+            response = await client.get(f"/posts?limit={limit}", headers=alice["headers"])
+        assert response.status_code == 200
+        assert len(response.json()) == min(limit, 25 - 3)  # bob's 3 drafts are hidden
+        # One statement loads the caller (token check), one builds the whole page.
+        assert len(statements) == 2, statements
+        assert "FROM users" in statements[0] and "posts" not in statements[0]
+        assert "FROM posts" in statements[1]
+
+
+async def test_search_and_single_post_are_one_statement_too(client: AsyncClient) -> None:
+    alice = await _feed(client)
+    with recorded_statements() as statements:
+        found = await client.get("/posts?search=post 1", headers=alice["headers"])
+    assert found.status_code == 200 and found.json()
+    assert len(statements) == 2, statements
+
+    post_id = found.json()[0]["id"]
+    with recorded_statements() as statements:
+        one = await client.get(f"/posts/{post_id}", headers=alice["headers"])
+    assert one.status_code == 200
+    assert len(statements) == 2, statements
