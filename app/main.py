@@ -6,7 +6,9 @@ from contextlib import asynccontextmanager
 import anyio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
 
+from app.body_limit import RejectDeclaredOversizedBodies
 from app.config import settings
 from app.db import engine
 from app.errors import register_error_handlers
@@ -26,8 +28,15 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     await engine.dispose()
 
 
+class PostsAPI(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outermost, so that nothing (not even FastAPI's own limiter) answers in plain text.
+        stack = super().build_middleware_stack()
+        return RejectDeclaredOversizedBodies(stack, max_body_size=MAX_BODY_BYTES)
+
+
 def create_app() -> FastAPI:
-    app = FastAPI(
+    app = PostsAPI(
         title="Posts API",
         summary="Users, login, posts and votes.",
         version="0.1.0",
