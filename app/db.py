@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import settings
+from app.sql import unicode_lower
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -18,6 +19,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy (not the sqlite3 module) emit BEGIN, so SAVEPOINTs work.
         dbapi_connection.isolation_level = None
+        dbapi_connection.create_function("unicode_lower", 1, unicode_lower, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")  # ON DELETE CASCADE needs it
         cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer

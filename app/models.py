@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, EmailStr, field_validator, model_validator
+from pydantic import AfterValidator, EmailStr, ValidationInfo, field_validator
 from sqlalchemy import Index, func
 from sqlmodel import Field, SQLModel
 
@@ -63,13 +63,14 @@ class APIModel(SQLModel):
         return ensure_storable(value) if isinstance(value, str) else value
 
 
-def _refuse_explicit_nulls(data: Any, fields: tuple[str, ...]) -> Any:
-    """PATCH semantics: a field left out keeps its value; `null` for a required one is an error."""
-    if isinstance(data, dict):
-        nulls = [name for name in fields if name in data and data[name] is None]
-        if nulls:
-            raise ValueError(f"{', '.join(nulls)} may not be null")
-    return data
+def _refuse_null(value: Any) -> Any:
+    """PATCH semantics: a field left out keeps its value; `null` for a required one is an error.
+
+    Used as a before-validator, which runs only for fields that were sent.
+    """
+    if value is None:
+        raise ValueError("may not be null")
+    return value
 
 
 # --- users -----------------------------------------------------------------------------
@@ -81,6 +82,8 @@ class UserBase(APIModel):
 
 class User(UserBase, table=True):
     __tablename__ = "users"
+    # SQLite would otherwise hand a deleted user's id to the next account.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=320)
@@ -103,19 +106,20 @@ class UserUpdate(APIModel):
     name: Name | None = None
     email: EmailStr | None = None
     password: Password | None = None
-    current_password: str | None = Field(default=None, max_length=1024)
+    # Declared last: its check reads the fields validated before it.
+    current_password: str | None = Field(
+        default=None, max_length=1024, schema_extra={"validate_default": True}
+    )
 
-    @model_validator(mode="before")
+    _no_nulls = field_validator("email", "password", mode="before")(_refuse_null)
+
+    @field_validator("current_password")
     @classmethod
-    def _checks(cls, data: Any) -> Any:
-        data = _refuse_explicit_nulls(data, ("email", "password"))
-        if (
-            isinstance(data, dict)
-            and ("email" in data or "password" in data)
-            and not data.get("current_password")
-        ):
-            raise ValueError("current_password is required to change email or password")
-        return data
+    def _required_for_sensitive_changes(cls, value: str | None, info: ValidationInfo) -> str | None:
+        changing = info.data.get("email") is not None or info.data.get("password") is not None
+        if changing and not value:
+            raise ValueError("required to change email or password")
+        return value
 
 
 class UserPublic(UserBase):
@@ -138,6 +142,7 @@ class PostBase(APIModel):
 
 class Post(PostBase, table=True):
     __tablename__ = "posts"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     owner_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
@@ -166,10 +171,7 @@ class PostUpdate(APIModel):
     content: Content | None = None
     published: bool | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nulls(cls, data: Any) -> Any:
-        return _refuse_explicit_nulls(data, ("title", "content", "published"))
+    _no_nulls = field_validator("title", "content", "published", mode="before")(_refuse_null)
 
 
 class PostPublic(PostBase):

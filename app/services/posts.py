@@ -9,17 +9,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import NotFound
 from app.models import Post, PostCreate, PostPublic, PostUpdate, User, UserPublic, Vote, utcnow
+from app.sql import contains_ignoring_case
 
 
 def visible_to(viewer_id: int) -> ColumnElement[bool]:
     """Published posts, plus the viewer's own drafts."""
     return or_(col(Post.published), col(Post.owner_id) == viewer_id)
-
-
-def like_pattern(text: str) -> str:
-    """A LIKE pattern that matches `text` literally anywhere (escape character `/`)."""
-    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
-    return f"%{escaped}%"
 
 
 def _post_public_select(viewer_id: int, *where: ColumnElement[bool]) -> Any:
@@ -55,7 +50,7 @@ async def _fetch(session: AsyncSession, statement: Any) -> list[PostPublic]:
 async def list_posts(
     session: AsyncSession, viewer_id: int, *, limit: int, skip: int, search: str | None
 ) -> list[PostPublic]:
-    where = [col(Post.title).ilike(like_pattern(search), escape="/")] if search else []
+    where = [contains_ignoring_case(col(Post.title), search)] if search else []
     statement = (
         _post_public_select(viewer_id, *where)
         .order_by(col(Post.created_at).desc(), col(Post.id).desc())

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("tokens_valid_after", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+        sqlite_autoincrement=True,  # never reuse a deleted user's id
     )
     op.create_index(
         "uq_users_email_lower", "users", [sa.literal_column("lower(email)")], unique=True
@@ -51,6 +52,7 @@ def upgrade() -> None:
             ["owner_id"], ["users.id"], name=op.f("fk_posts_owner_id_users"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_posts")),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_posts_created_at_id", "posts", ["created_at", "id"])
     op.create_index(op.f("ix_posts_owner_id"), "posts", ["owner_id"])
