@@ -2,6 +2,7 @@
 
 import json
 import logging
+import math
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
@@ -46,11 +47,25 @@ class Conflict(ServiceError):
     detail = "Conflict"
 
 
-class ASCIIJSONResponse(JSONResponse):
-    """JSON with non-ASCII escaped: a lone surrogate echoed in a 422 cannot break encoding."""
+def _strict_json(value: Any) -> Any:
+    """`1e400` is valid JSON that Python reads as infinity: echo it back as a string."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _strict_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_strict_json(item) for item in value]
+    return value
+
+
+class EchoSafeJSONResponse(JSONResponse):
+    """For errors that echo client input: a lone surrogate or an infinity must still make
+    valid JSON (non-ASCII escaped, non-finite numbers as strings)."""
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode()
+        return json.dumps(
+            _strict_json(content), ensure_ascii=True, allow_nan=False, separators=(",", ":")
+        ).encode()
 
 
 async def _service_error(_: Request, exc: Exception) -> JSONResponse:
@@ -60,7 +75,7 @@ async def _service_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return ASCIIJSONResponse({"detail": jsonable_encoder(exc.errors())}, 422)
+    return EchoSafeJSONResponse({"detail": jsonable_encoder(exc.errors())}, 422)
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:

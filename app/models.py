@@ -3,7 +3,13 @@
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, EmailStr, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    EmailStr,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 from sqlalchemy import Index, func
 from sqlmodel import Field, SQLModel
 
@@ -217,7 +223,7 @@ class LoginForm(APIModel):
 
     username: str = Field(max_length=1024)
     password: str = Field(max_length=1024)
-    grant_type: str | None = Field(default=None, regex="^password$")
+    grant_type: Annotated[str, StringConstraints(pattern="^password$")] | None = None
 
 
 class Token(APIModel):

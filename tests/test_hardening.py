@@ -1,0 +1,382 @@
+"""Bad input never gives a 5xx or a stack trace: always a clear 4xx with a JSON `detail`.
+
+Covers malformed and mistyped bodies, text PostgreSQL cannot store (NUL, lone surrogates),
+invalid UTF-8, out-of-range ids, bodies over 1 MiB (with and without Content-Length),
+unknown paths and methods, and trailing slashes.
+"""
+
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from httpx import AsyncClient, Response
+
+from tests.factories import new_account
+
+MiB = 1024 * 1024
+MAX_ID = 2**31 - 1
+JSON = {"content-type": "application/json"}
+TEXT = {"content-type": "text/plain"}
+POST = {"title": "A title", "content": "Some content"}
+USER = {"email": "someone@example.com", "password": "a good password", "name": "Someone"}
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def strict_json(response: Response) -> Any:
+    """The body parsed as RFC 8259 JSON: UTF-8, and no NaN or Infinity."""
+    return json.loads(response.content.decode("utf-8"), parse_constant=_refuse_constant)
+
+
+def assert_error(response: Response, status: int) -> Any:
+    """A JSON error of this status, in the contract's shape; returns its `detail`."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    assert "Traceback" not in response.text
+    body = strict_json(response)
+    assert set(body) == {"detail"}
+    if status == 422:
+        assert isinstance(body["detail"], list) and body["detail"]
+        for error in body["detail"]:
+            assert {"loc", "msg", "type"} <= set(error)
+    else:
+        assert isinstance(body["detail"], str) and body["detail"]
+    return body["detail"]
+
+
+def assert_refused_field(response: Response, field: str) -> None:
+    detail = assert_error(response, 422)
+    assert any(error["loc"][-1] == field for error in detail), detail
+
+
+def _json_of_size(size: int) -> bytes:
+    """A POST /posts body of exactly `size` bytes (its content far over 10,000 characters)."""
+    empty = json.dumps({**POST, "content": ""}).encode()
+    body = json.dumps({**POST, "content": "x" * (size - len(empty))}).encode()
+    assert len(body) == size
+    return body
+
+
+async def _chunks(body: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+@pytest.fixture
+async def headers(client: AsyncClient) -> dict[str, str]:
+    return (await new_account(client))["headers"]
+
+
+# --- malformed and mistyped bodies -------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/posts", "/users"])
+@pytest.mark.parametrize("body", [b'{"title": ', b"{", b"{'a': 1}", b'{"a": 1,}', b"nope"])
+async def test_malformed_json_is_422(
+    client: AsyncClient, headers: dict[str, str], path: str, body: bytes
+) -> None:
+    response = await client.post(path, content=body, headers={**headers, **JSON})
+    detail = assert_error(response, 422)
+    assert detail[0]["type"] == "json_invalid"
+
+
+@pytest.mark.parametrize("path", ["/posts", "/users"])
+@pytest.mark.parametrize("body", [[], [POST], 42, "a string", None, True])
+async def test_json_that_is_not_an_object_is_422(
+    client: AsyncClient, headers: dict[str, str], path: str, body: Any
+) -> None:
+    response = await client.post(path, content=json.dumps(body), headers={**headers, **JSON})
+    assert_error(response, 422)
+
+
+async def test_empty_body_is_422(client: AsyncClient, headers: dict[str, str]) -> None:
+    assert_error(await client.post("/posts", headers={**headers, **JSON}), 422)
+
+
+async def test_json_sent_as_text_plain_is_422(client: AsyncClient, headers: dict[str, str]) -> None:
+    response = await client.post(
+        "/posts",
+        content=json.dumps(POST),
+        headers={**headers, "content-type": "text/plain"},
+    )
+    assert_error(response, 422)
+
+
+async def test_json_sent_without_content_type_is_422(
+    client: AsyncClient, headers: dict[str, str]
+) -> None:
+    response = await client.post("/posts", content=json.dumps(POST), headers=headers)
+    assert "content-type" not in response.request.headers
+    assert_error(response, 422)
+
+
+@pytest.mark.parametrize("files", [None, {"file": b"data"}], ids=["urlencoded", "multipart"])
+async def test_form_on_a_json_endpoint_is_422(
+    client: AsyncClient, headers: dict[str, str], files: dict[str, bytes] | None
+) -> None:
+    response = await client.post("/posts", data=POST, files=files, headers=headers)
+    assert_error(response, 422)
+
+
+@pytest.mark.parametrize("path", ["/posts", "/users"])
+async def test_invalid_utf8_in_a_json_body_is_400(
+    client: AsyncClient, headers: dict[str, str], path: str
+) -> None:
+    body = b'{"title": "caf\xe9", "content": "\xff\xfe", "email": "\xc3(@example.com"}'
+    response = await client.post(path, content=body, headers={**headers, **JSON})
+    assert_error(response, 400)
+
+
+# --- text that PostgreSQL cannot store ---------------------------------------------------
+
+TEXT_FIELDS = [
+    ("/posts", POST, "title"),
+    ("/posts", POST, "content"),
+    ("/users", USER, "name"),
+    ("/users", USER, "email"),
+    ("/users", USER, "password"),
+]
+
+
+@pytest.mark.parametrize(("path", "valid", "field"), TEXT_FIELDS)
+async def test_nul_character_in_a_json_field_is_422(
+    client: AsyncClient, headers: dict[str, str], path: str, valid: dict[str, str], field: str
+) -> None:
+    body = {**valid, field: valid[field][:4] + "\u0000" + valid[field][4:]}
+    response = await client.post(path, json=body, headers=headers)
+    assert_refused_field(response, field)
+
+
+@pytest.mark.parametrize(("path", "valid", "field"), TEXT_FIELDS)
+async def test_lone_surrogate_in_a_json_field_is_422_with_a_json_body(
+    client: AsyncClient, headers: dict[str, str], path: str, valid: dict[str, str], field: str
+) -> None:
+    # json.dumps escapes the surrogate as \ud800, as a client's JSON encoder would.
+    body = json.dumps({**valid, field: valid[field][:4] + "\ud800" + valid[field][4:]})
+    assert "\\ud800" in body
+    response = await client.post(path, content=body.encode(), headers={**headers, **JSON})
+    assert_refused_field(response, field)
+
+
+async def test_lone_surrogate_sent_as_raw_bytes_is_422(
+    client: AsyncClient, headers: dict[str, str]
+) -> None:
+    body = b'{"title": "a\\ud800", "content": "x"}'
+    response = await client.post("/posts", content=body, headers={**headers, **JSON})
+    assert_refused_field(response, "title")
+
+
+async def test_a_proper_surrogate_pair_is_accepted(
+    client: AsyncClient, headers: dict[str, str]
+) -> None:
+    body = b'{"title": "smile \\ud83d\\ude00", "content": "x"}'
+    response = await client.post("/posts", content=body, headers={**headers, **JSON})
+    assert response.status_code == 201, response.text
+    assert response.json()["title"] == "smile \U0001f600"
+
+
+async def test_nul_character_in_the_search_query_is_422(
+    client: AsyncClient, headers: dict[str, str]
+) -> None:
+    response = await client.get("/posts?search=a%00b", headers=headers)
+    assert_refused_field(response, "search")
+
+
+@pytest.mark.parametrize("field", ["username", "password"])
+async def test_nul_character_in_the_login_form_is_422(client: AsyncClient, field: str) -> None:
+    form = {"username": "someone@example.com", "password": "a good password"}
+    form[field] = form[field][:4] + "\x00" + form[field][4:]
+    response = await client.post("/login", data=form)
+    assert_refused_field(response, field)
+
+
+# --- numbers ---------------------------------------------------------------------------
+
+OUT_OF_RANGE_IDS = ["0", "-1", str(MAX_ID + 1), str(2**63), str(10**30), "9" * 5000]
+
+
+@pytest.mark.parametrize("path", ["/posts/{}", "/users/{}"])
+@pytest.mark.parametrize("value", OUT_OF_RANGE_IDS, ids=lambda value: value[:12])
+async def test_path_id_out_of_range_is_422(
+    client: AsyncClient, headers: dict[str, str], path: str, value: str
+) -> None:
+    response = await client.get(path.format(value), headers=headers)
+    assert_error(response, 422)
+
+
+@pytest.mark.parametrize("path", ["/posts/{}", "/users/{}"])
+async def test_path_id_at_the_top_of_the_range_is_404(
+    client: AsyncClient, headers: dict[str, str], path: str
+) -> None:
+    assert_error(await client.get(path.format(MAX_ID), headers=headers), 404)
+
+
+@pytest.mark.parametrize("post_id", [0, -1, MAX_ID + 1, 10**30])
+async def test_vote_post_id_out_of_range_is_422(
+    client: AsyncClient, headers: dict[str, str], post_id: int
+) -> None:
+    response = await client.post("/vote", json={"post_id": post_id, "dir": 1}, headers=headers)
+    assert_refused_field(response, "post_id")
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/vote", b'{"post_id": 1e400, "dir": 1}'),
+        ("/vote", b'{"post_id": -1e400, "dir": 1}'),
+        ("/vote", b'{"post_id": NaN, "dir": 1}'),
+        ("/posts", b'{"title": 1e400, "content": "x"}'),
+    ],
+    ids=["infinity", "minus-infinity", "nan", "infinite-title"],
+)
+async def test_non_finite_number_is_422_with_a_strict_json_body(
+    client: AsyncClient, headers: dict[str, str], path: str, body: bytes
+) -> None:
+    # 1e400 is valid JSON; echoing it back as `Infinity` is not (RFC 8259 has no such token).
+    response = await client.post(path, content=body, headers={**headers, **JSON})
+    assert_error(response, 422)
+
+
+# --- bodies over 1 MiB -------------------------------------------------------------------
+
+
+async def test_body_over_1_mib_with_content_length_is_413(
+    client: AsyncClient, headers: dict[str, str]
+) -> None:
+    body = _json_of_size(2 * MiB)
+    response = await client.post("/posts", content=body, headers={**headers, **JSON})
+    assert response.request.headers["content-length"] == str(len(body))
+    assert_error(response, 413)
+
+
+async def test_body_over_1_mib_streamed_without_content_length_is_413(
+    client: AsyncClient, headers: dict[str, str]
+) -> None:
+    body = _json_of_size(2 * MiB)
+    response = await client.post("/posts", content=_chunks(body), headers={**headers, **JSON})
+    assert "content-length" not in response.request.headers
+    assert_error(response, 413)
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["content-length", "streamed"])
+async def test_body_one_byte_over_1_mib_is_413(
+    client: AsyncClient, headers: dict[str, str], streamed: bool
+) -> None:
+    body = _json_of_size(MiB + 1)
+    content = _chunks(body) if streamed else body
+    response = await client.post("/posts", content=content, headers={**headers, **JSON})
+    assert_error(response, 413)
+
+
+@pytest.mark.parametrize("size", [MiB - 1, MiB], ids=["just-under", "exactly"])
+@pytest.mark.parametrize("streamed", [False, True], ids=["content-length", "streamed"])
+async def test_body_up_to_1_mib_is_read_and_validated(
+    client: AsyncClient, headers: dict[str, str], size: int, streamed: bool
+) -> None:
+    body = _json_of_size(size)
+    content = _chunks(body) if streamed else body
+    response = await client.post("/posts", content=content, headers={**headers, **JSON})
+    assert_refused_field(response, "content")  # over 10,000 characters, but not a 413
+
+
+async def test_login_form_over_1_mib_is_413(client: AsyncClient) -> None:
+    form = {"username": "someone@example.com", "password": "x" * (2 * MiB)}
+    assert_error(await client.post("/login", data=form), 413)
+
+
+# --- paths and methods -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/nope", "/posts/1/comments", "/users/me/posts", "/api/posts"])
+async def test_unknown_path_is_404(client: AsyncClient, headers: dict[str, str], path: str) -> None:
+    response = await client.get(path, headers=headers)
+    assert assert_error(response, 404) == "Not Found"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("DELETE", "/posts"), ("PUT", "/posts"), ("GET", "/login"), ("GET", "/vote")],
+)
+async def test_wrong_method_is_405(
+    client: AsyncClient, headers: dict[str, str], method: str, path: str
+) -> None:
+    response = await client.request(method, path, headers=headers)
+    assert assert_error(response, 405) == "Method Not Allowed"
+
+
+async def test_trailing_slash_redirects_to_the_canonical_path(
+    client: AsyncClient, headers: dict[str, str]
+) -> None:
+    response = await client.get("/posts/", headers=headers)
+    assert response.status_code == 307
+    assert response.headers["location"] == "http://test/posts"
+    followed = await client.get("/posts/", headers=headers, follow_redirects=True)
+    assert followed.status_code == 200 and followed.json() == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/posts/"),
+        ("POST", "/posts/"),
+        ("GET", "/users/me/"),
+        ("POST", "/users/"),
+        ("POST", "/login/"),
+        ("POST", "/vote/"),
+    ],
+)
+@pytest.mark.parametrize("authenticated", [True, False], ids=["auth", "anonymous"])
+async def test_trailing_slash_never_gives_a_5xx(
+    client: AsyncClient, headers: dict[str, str], method: str, path: str, authenticated: bool
+) -> None:
+    response = await client.request(
+        method, path, json=POST, headers=headers if authenticated else None
+    )
+    assert response.status_code < 500, response.text
+    assert "Traceback" not in response.text
+
+
+# --- the sweep: no traceback anywhere ----------------------------------------------------
+
+RequestKwargs = Callable[[], dict[str, Any]]
+BAD_REQUESTS: list[tuple[str, str, str, RequestKwargs]] = [
+    ("malformed-json", "POST", "/posts", lambda: {"content": b'{"title": ', "headers": JSON}),
+    ("array-body", "POST", "/users", lambda: {"json": [USER]}),
+    ("text-plain", "POST", "/posts", lambda: {"content": b"{}", "headers": TEXT}),
+    ("multipart", "POST", "/posts", lambda: {"data": POST, "files": {"f": b"x"}}),
+    ("invalid-utf8", "POST", "/posts", lambda: {"content": b'{"title": "\xff"}', "headers": JSON}),
+    ("nul-title", "POST", "/posts", lambda: {"json": {**POST, "title": "a\x00b"}}),
+    ("nul-email", "POST", "/users", lambda: {"json": {**USER, "email": "a\x00@example.com"}}),
+    ("surrogate", "POST", "/posts", lambda: {"content": b'{"title": "\\udc00"}', "headers": JSON}),
+    ("nul-search", "GET", "/posts?search=a%00b", dict),
+    ("nul-login", "POST", "/login", lambda: {"data": {"username": "\x00", "password": "x"}}),
+    ("huge-id", "GET", f"/posts/{10**30}", dict),
+    ("zero-id", "GET", "/users/0", dict),
+    ("huge-json-int", "POST", "/vote", lambda: {"content": b"9" * 5000, "headers": JSON}),
+    ("deep-json", "POST", "/posts", lambda: {"content": b"[" * 10**5, "headers": JSON}),
+    ("too-big", "POST", "/posts", lambda: {"content": _json_of_size(2 * MiB), "headers": JSON}),
+    ("too-big-streamed", "POST", "/posts", lambda: {"content": _chunks(b"x" * 2 * MiB)}),
+    ("bad-limit", "GET", "/posts?limit=1000&skip=-1", dict),
+    ("unknown-path", "GET", "/nope", dict),
+    ("wrong-method", "DELETE", "/posts", dict),
+    ("bad-token", "GET", "/users/me", lambda: {"headers": {"Authorization": "Bearer x.y.z"}}),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    [pytest.param(method, path, kwargs, id=name) for name, method, path, kwargs in BAD_REQUESTS],
+)
+async def test_no_error_body_carries_a_traceback(
+    client: AsyncClient, headers: dict[str, str], method: str, path: str, kwargs: RequestKwargs
+) -> None:
+    request = kwargs()
+    request["headers"] = {**headers, **request.get("headers", {})}
+    response = await client.request(method, path, **request)
+    assert 400 <= response.status_code < 500, response.text
+    assert "Traceback" not in response.text
+    assert 'File "' not in response.text
+    assert "detail" in strict_json(response)
