@@ -15,10 +15,11 @@ from typing import Any
 
 import jwt
 import pytest
-from httpx import AsyncClient, Response
+from httpx import AsyncClient
 from jwt.warnings import InsecureKeyLengthWarning
 
 from app.config import settings
+from tests.checks import assert_unauthorized
 from tests.factories import bearer, create_user, login, new_account
 
 PROTECTED = ["/users/me", "/posts"]
@@ -66,13 +67,6 @@ def _without(claim: str, sub: str) -> str:
     claims = _claims(sub)
     del claims[claim]
     return _sign(claims)
-
-
-def assert_unauthorized(response: Response) -> None:
-    assert response.status_code == 401, response.text
-    assert response.headers["www-authenticate"] == "Bearer"
-    body = response.json()
-    assert set(body) == {"detail"} and isinstance(body["detail"], str)
 
 
 async def _failed_login(client: AsyncClient, username: str, password: str) -> tuple[Any, ...]:

@@ -14,6 +14,7 @@ from sqlmodel import col, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models import Post
+from tests.checks import assert_unauthorized
 from tests.factories import bearer, create_post, new_account, vote
 
 MAX_ID = 2_147_483_647
@@ -59,12 +60,6 @@ def assert_validation_error(response: Response, *locs: tuple[Any, ...]) -> None:
     found = [tuple(error["loc"]) for error in detail]
     for loc in locs:
         assert loc in found, (loc, detail)
-
-
-def assert_unauthorized(response: Response) -> None:
-    assert response.status_code == 401, response.text
-    assert response.headers["WWW-Authenticate"] == "Bearer"
-    assert isinstance(response.json()["detail"], str)
 
 
 async def list_posts(client: AsyncClient, headers: dict[str, str], **params: Any) -> list[Any]:

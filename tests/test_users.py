@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient, Response
 
+from tests.checks import assert_invalid, assert_unauthorized
 from tests.factories import (
     DEFAULT_PASSWORD,
     auth_headers,
@@ -61,23 +62,6 @@ def assert_no_secrets(response: Response, *passwords: str) -> None:
     assert "$2b$" not in response.text  # a bcrypt hash
     for password in passwords:
         assert password not in response.text
-
-
-def assert_invalid(response: Response, loc: list[str | int]) -> None:
-    """422 in FastAPI's shape, every error pointing at `loc`."""
-    assert response.status_code == 422, response.text
-    errors = response.json()["detail"]
-    assert isinstance(errors, list) and errors
-    for error in errors:
-        assert {"loc", "msg", "type"} <= set(error), error
-        assert isinstance(error["msg"], str) and isinstance(error["type"], str)
-    assert [error["loc"] for error in errors] == [loc] * len(errors), errors
-
-
-def assert_unauthorized(response: Response) -> None:
-    assert response.status_code == 401, response.text
-    assert response.headers["WWW-Authenticate"] == "Bearer"
-    assert isinstance(response.json()["detail"], str)
 
 
 async def register(client: AsyncClient, **body: Any) -> Response:

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient, Response
 
+from tests.checks import assert_invalid
 from tests.factories import create_post, new_account, vote
 
 MAX_ID = 2**31 - 1
@@ -33,17 +34,6 @@ async def listed_for(client: AsyncClient, user: dict[str, Any]) -> dict[int, tup
     response = await client.get("/posts?limit=100", headers=user["headers"])
     assert response.status_code == 200, response.text
     return {post["id"]: (post["votes"], post["voted"]) for post in response.json()}
-
-
-def assert_invalid(response: Response, loc: list[str | int]) -> None:
-    """422 in FastAPI's shape, every error pointing at `loc`."""
-    assert response.status_code == 422, response.text
-    errors = response.json()["detail"]
-    assert isinstance(errors, list) and errors
-    for error in errors:
-        assert {"loc", "msg", "type"} <= set(error), error
-        assert isinstance(error["msg"], str) and isinstance(error["type"], str)
-    assert [error["loc"] for error in errors] == [loc] * len(errors), errors
 
 
 @pytest.fixture
