@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 DEV_SECRET_KEY = "dev-secret-key-change-me-in-production-0123456789"
+MIN_SECRET_KEY_BYTES = 32
 
 # Hosting platforms hand out `postgres://` / `postgresql://` URLs; SQLite users write
 # `sqlite:///file.db`. The app is async all the way, so each gets its async driver.
@@ -34,12 +35,31 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore")
 
     ENVIRONMENT: Literal["development", "production", "test"] = "development"
-    DATABASE_URL: str = "sqlite:///./app.db"
     SECRET_KEY: str = DEV_SECRET_KEY
     ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(default=60, ge=1, le=60 * 24 * 30)
+    BCRYPT_ROUNDS: int = Field(default=12, ge=4, le=31)
+
     # Comma-separated origins (or a JSON list); empty means no CORS headers at all.
     CORS_ORIGINS: Annotated[list[str], NoDecode] = []
-    BCRYPT_ROUNDS: int = Field(default=12, ge=4, le=31)
+    CORS_ALLOW_CREDENTIALS: bool = False
+
+    # json: one JSON object per line (log collectors); text: readable lines.
+    # Unset: json in production, text elsewhere.
+    LOG_FORMAT: Literal["json", "text"] | None = None
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    DATABASE_URL: str = "sqlite:///./app.db"
+    # PostgreSQL connection pool, per worker process.
+    DB_POOL_SIZE: int = Field(default=5, ge=1)
+    DB_MAX_OVERFLOW: int = Field(default=10, ge=0)
+    DB_POOL_TIMEOUT: float = Field(default=10, gt=0, description="seconds to wait for a connection")
+    DB_CONNECT_TIMEOUT: int = Field(default=5, ge=1, description="seconds")
+    DB_STATEMENT_TIMEOUT_MS: int = Field(default=15_000, ge=0, description="0 turns it off")
+    # Behind PgBouncer-style transaction poolers (Supabase, Neon, ...): no server-side
+    # prepared statements, no session-level startup options.
+    DB_PGBOUNCER: bool = False
+    # How long `python -m app.migrate` waits for the database to accept connections.
+    MIGRATE_WAIT_SECONDS: float = Field(default=60, ge=0)
 
     @field_validator("DATABASE_URL")
     @classmethod
@@ -54,6 +74,37 @@ class Settings(BaseSettings):
                 return json.loads(value)
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @property
+    def log_format(self) -> Literal["json", "text"]:
+        if self.LOG_FORMAT is not None:
+            return self.LOG_FORMAT
+        return "json" if self.ENVIRONMENT == "production" else "text"
+
+    def production_problems(self) -> list[str]:
+        """What makes these settings unsafe to run in production (empty elsewhere)."""
+        if self.ENVIRONMENT != "production":
+            return []
+        problems = []
+        if self.SECRET_KEY == DEV_SECRET_KEY:
+            problems.append("SECRET_KEY is the development default: set a long random value")
+        elif len(self.SECRET_KEY.encode()) < MIN_SECRET_KEY_BYTES:
+            problems.append(f"SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes")
+        if "*" in self.CORS_ORIGINS and self.CORS_ALLOW_CREDENTIALS:
+            problems.append(
+                "CORS_ORIGINS is '*' while CORS_ALLOW_CREDENTIALS is true: "
+                "any website could call the API with the user's credentials"
+            )
+        return problems
+
+    def refuse_unsafe_production(self) -> None:
+        """Stop the process with a clear message instead of running with unsafe settings."""
+        problems = self.production_problems()
+        if problems:
+            raise SystemExit(
+                "Refusing to start with ENVIRONMENT=production:\n"
+                + "\n".join(f"  - {problem}" for problem in problems)
+            )
 
 
 settings = Settings()

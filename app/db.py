@@ -31,12 +31,30 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+def _postgresql_options() -> dict[str, Any]:
+    connect_args: dict[str, Any] = {"connect_timeout": settings.DB_CONNECT_TIMEOUT}
+    if settings.DB_PGBOUNCER:
+        # Transaction poolers hand each transaction to any server connection: prepared
+        # statements would not be there, and startup options are refused.
+        connect_args["prepare_threshold"] = None
+    elif settings.DB_STATEMENT_TIMEOUT_MS:
+        # No query may hold a connection for longer than this.
+        connect_args["options"] = f"-c statement_timeout={settings.DB_STATEMENT_TIMEOUT_MS}"
+    return {
+        "pool_size": settings.DB_POOL_SIZE,
+        "max_overflow": settings.DB_MAX_OVERFLOW,
+        "pool_timeout": settings.DB_POOL_TIMEOUT,
+        "pool_pre_ping": True,  # a restarted server costs one retry, not a 500
+        "connect_args": connect_args,
+    }
+
+
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    return create_async_engine(url, **{**_postgresql_options(), **kwargs})
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

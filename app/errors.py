@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-logger = logging.getLogger("app")
+logger = logging.getLogger("app.errors")
 
 
 class ServiceError(Exception):
@@ -45,6 +45,12 @@ class NotFound(ServiceError):
 class Conflict(ServiceError):
     status_code = 409
     detail = "Conflict"
+
+
+class ServiceUnavailable(ServiceError):
+    status_code = 503
+    detail = "Database unavailable"
+    headers: ClassVar[dict[str, str] | None] = {"Retry-After": "5"}
 
 
 def _strict_json(value: Any) -> Any:

@@ -6,16 +6,34 @@ from contextlib import asynccontextmanager
 import anyio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp
 
 from app.body_limit import RejectDeclaredOversizedBodies
 from app.config import settings
 from app.db import engine
+from app.docs import add_docs
 from app.errors import register_error_handlers
-from app.migrate import upgrade_to_head
+from app.logs import configure_logging, logger
+from app.middleware import RequestContextMiddleware
+from app.migrate import SCHEMA_HEAD, schema_problem, upgrade_to_head
 from app.routers import auth, meta, posts, users, votes
 
 MAX_BODY_BYTES = 1024 * 1024
+
+
+async def _report_schema() -> None:
+    """Say at start-up, loudly, when the database is behind the code (or unreachable)."""
+    try:
+        async with engine.connect() as connection:
+            problem = await schema_problem(connection)
+    except (DBAPIError, OSError) as error:
+        logger.warning("database unreachable at start-up, requests will retry: %s", error)
+        return
+    if problem:
+        logger.error("%s; /health/db answers 503 until then", problem)
+    else:
+        logger.info("database schema is up to date (revision %s)", SCHEMA_HEAD)
 
 
 @asynccontextmanager
@@ -24,6 +42,8 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Local convenience: `fastapi dev` on a fresh clone gets the latest schema.
         # Elsewhere migrations are their own step, never raced by several workers.
         await anyio.to_thread.run_sync(upgrade_to_head)
+    else:
+        await _report_schema()
     yield
     await engine.dispose()
 
@@ -32,27 +52,36 @@ class PostsAPI(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         # Outermost, so that nothing (not even FastAPI's own limiter) answers in plain text.
         stack = super().build_middleware_stack()
-        return RejectDeclaredOversizedBodies(stack, max_body_size=MAX_BODY_BYTES)
+        stack = RejectDeclaredOversizedBodies(stack, max_body_size=MAX_BODY_BYTES)
+        return RequestContextMiddleware(stack)
 
 
 def create_app() -> FastAPI:
+    settings.refuse_unsafe_production()
+    configure_logging(settings.log_format, settings.LOG_LEVEL)
     app = PostsAPI(
         title="Posts API",
         summary="Users, login, posts and votes.",
         version="0.1.0",
         lifespan=lifespan,
         max_body_size=MAX_BODY_BYTES,
+        # Served by app.docs from local files instead of a CDN.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     if settings.CORS_ORIGINS:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.CORS_ORIGINS,
+            allow_credentials=settings.CORS_ALLOW_CREDENTIALS,
             allow_methods=["*"],
             allow_headers=["*"],
         )
     register_error_handlers(app)
     for module in (meta, auth, users, posts, votes):
         app.include_router(module.router)
+    add_docs(app)
     return app
 
 

@@ -1,0 +1,78 @@
+"""Swagger UI and ReDoc served from this app: no CDN, no inline script.
+
+The assets come from the `fastapi-offline` package's static files, so `/docs` and `/redoc`
+work offline and behind a Content-Security-Policy that allows only this origin's scripts.
+"""
+
+from html import escape
+from importlib.resources import files
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+VENDOR_ASSETS = Path(str(files("fastapi_offline") / "static"))
+OWN_ASSETS = Path(__file__).parent / "static"
+
+# Scripts only from this origin. Styles may be inline: Swagger UI and ReDoc set them at
+# run time. ReDoc runs its search in a worker built from a blob.
+DOCS_CSP = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "worker-src 'self' blob:",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+def _page(title: str, head: str, body: str) -> HTMLResponse:
+    html = (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title>{head}</head><body>{body}</body></html>"
+    )
+    return HTMLResponse(html, headers={"Content-Security-Policy": DOCS_CSP})
+
+
+@router.get("/docs")
+async def swagger_ui(request: Request) -> HTMLResponse:
+    root = request.scope.get("root_path", "")
+    app: FastAPI = request.app
+    openapi_url = escape(f"{root}{app.openapi_url}")
+    return _page(
+        f"{app.title} - Swagger UI",
+        f'<link rel="icon" href="{root}/static/vendor/favicon.png">'
+        f'<link rel="stylesheet" href="{root}/static/vendor/swagger-ui.css">',
+        '<div id="swagger-ui"></div>'
+        f'<script src="{root}/static/vendor/swagger-ui-bundle.js"></script>'
+        f'<script src="{root}/static/swagger-init.js" data-openapi-url="{openapi_url}"></script>',
+    )
+
+
+@router.get("/redoc")
+async def redoc(request: Request) -> HTMLResponse:
+    root = request.scope.get("root_path", "")
+    app: FastAPI = request.app
+    return _page(
+        f"{app.title} - ReDoc",
+        f'<link rel="icon" href="{root}/static/vendor/favicon.png">',
+        f'<redoc spec-url="{escape(f"{root}{app.openapi_url}")}"></redoc>'
+        f'<script src="{root}/static/vendor/redoc.standalone.js"></script>',
+    )
+
+
+def add_docs(app: FastAPI) -> None:
+    # The more specific mount first: "/static" would also match "/static/vendor/...".
+    app.mount("/static/vendor", StaticFiles(directory=VENDOR_ASSETS), name="docs-vendor")
+    app.mount("/static", StaticFiles(directory=OWN_ASSETS), name="docs-static")
+    app.include_router(router)
