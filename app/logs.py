@@ -16,7 +16,7 @@ access_logger = logging.getLogger("app.access")
 ACCESS_FIELDS = ("method", "path", "status", "duration_ms", "client")
 
 
-class _RequestIdFilter(logging.Filter):
+class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
         return True
@@ -43,7 +43,7 @@ TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s
 def configure_logging(log_format: str, level: str) -> None:
     """The app's loggers write to stdout, where Render and Railway collect logs."""
     handler = logging.StreamHandler(sys.stdout)
-    handler.addFilter(_RequestIdFilter())
+    handler.addFilter(RequestIdFilter())
     handler.setFormatter(
         JSONFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
     )

@@ -1,0 +1,203 @@
+"""What the deploy path relies on: the production guard, the migrate step, the schema check,
+the database engine's settings, and docs that need no CDN."""
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import db
+from app.config import DEV_SECRET_KEY, Settings, settings
+from app.docs import DOCS_CSP
+from app.migrate import PROJECT_ROOT, SCHEMA_HEAD
+from tests.conftest import TEST_DB
+
+GOOD_KEY = "k" * 32
+
+
+def _run(module: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m <module>` in a clean environment (no .env), as a deploy step runs it."""
+    base = {key: os.environ[key] for key in ("PATH", "HOME") if key in os.environ}
+    return subprocess.run(
+        [sys.executable, "-m", module],
+        cwd=PROJECT_ROOT,
+        env={**base, "PYTHONPATH": str(PROJECT_ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+# --- the production guard --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({}, "SECRET_KEY is the development default"),
+        ({"SECRET_KEY": "k" * 31}, "SECRET_KEY is shorter than 32 bytes"),
+        (
+            {"SECRET_KEY": GOOD_KEY, "CORS_ORIGINS": "*", "CORS_ALLOW_CREDENTIALS": "true"},
+            "CORS_ORIGINS is '*' while CORS_ALLOW_CREDENTIALS is true",
+        ),
+    ],
+)
+def test_production_refuses_unsafe_settings_with_a_clear_message(
+    overrides: dict[str, str], problem: str
+) -> None:
+    result = _run(
+        "app.serve",
+        ENVIRONMENT="production",
+        DATABASE_URL="sqlite:///unused.db",
+        WEB_CONCURRENCY="2",
+        **overrides,
+    )
+    assert result.returncode == 1
+    assert "Refusing to start with ENVIRONMENT=production" in result.stderr
+    assert problem in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Uvicorn running" not in result.stderr + result.stdout  # no worker was started
+
+
+def test_safe_production_settings_pass_and_development_accepts_the_default_key() -> None:
+    safe = Settings(ENVIRONMENT="production", SECRET_KEY=GOOD_KEY, _env_file=None)
+    assert safe.production_problems() == []
+    development = Settings(ENVIRONMENT="development", SECRET_KEY=DEV_SECRET_KEY, _env_file=None)
+    assert development.production_problems() == []
+    # Credentials with explicit origins are fine.
+    explicit = Settings(
+        ENVIRONMENT="production",
+        SECRET_KEY=GOOD_KEY,
+        CORS_ORIGINS="https://app.example.com",
+        CORS_ALLOW_CREDENTIALS=True,
+        _env_file=None,
+    )
+    assert explicit.production_problems() == []
+
+
+def test_log_format_is_json_in_production_and_text_elsewhere() -> None:
+    assert Settings(ENVIRONMENT="production", _env_file=None).log_format == "json"
+    assert Settings(ENVIRONMENT="development", _env_file=None).log_format == "text"
+    assert (
+        Settings(ENVIRONMENT="production", LOG_FORMAT="text", _env_file=None).log_format == "text"
+    )
+
+
+# --- the migrate step ------------------------------------------------------------------
+
+
+def test_migrate_waits_for_the_database_then_gives_up_with_a_clear_message() -> None:
+    result = _run(
+        "app.migrate",
+        DATABASE_URL="postgresql://postgres@127.0.0.1:1/nowhere",
+        MIGRATE_WAIT_SECONDS="1",
+    )
+    assert result.returncode == 1
+    assert "waiting for the database" in result.stdout
+    assert "database not reachable after 1s" in result.stderr
+
+
+def test_migrate_brings_a_new_database_to_the_latest_revision(tmp_path: os.PathLike[str]) -> None:
+    url = f"sqlite:///{tmp_path}/fresh.db"
+    first = _run("app.migrate", DATABASE_URL=url)
+    again = _run("app.migrate", DATABASE_URL=url)  # safe to run on every deploy
+    for result in (first, again):
+        assert result.returncode == 0, result.stderr
+        assert f"database is at the latest revision ({SCHEMA_HEAD})" in result.stdout
+
+
+async def test_health_db_is_503_with_the_reason_when_the_schema_is_behind(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    # Inside the test's transaction, rolled back afterwards.
+    await session.exec(text("UPDATE alembic_version SET version_num = 'old'"))  # type: ignore[call-overload]
+    response = await client.get("/health/db")
+    assert response.status_code == 503
+    detail = response.json()["detail"]
+    assert "revision old" in detail and f"needs {SCHEMA_HEAD}" in detail
+    assert "python -m app.migrate" in detail
+
+
+async def test_health_db_is_200_on_an_up_to_date_schema(client: AsyncClient) -> None:
+    response = await client.get("/health/db")
+    assert (response.status_code, response.json()) == (200, {"status": "ok", "database": "ok"})
+
+
+# --- the engine's settings (PostgreSQL) --------------------------------------------------
+
+
+@pytest.fixture
+async def engine_with(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[object]:
+    engines: list[AsyncEngine] = []
+
+    def build(**overrides: object) -> AsyncEngine:
+        for name, value in overrides.items():
+            monkeypatch.setattr(settings, name, value)
+        engines.append(db.make_engine(TEST_DB.url))
+        return engines[-1]
+
+    yield build
+    for engine in engines:
+        await engine.dispose()
+
+
+async def _prepared_after_repeats(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        for _ in range(8):  # psycopg prepares a statement from its 5th execution by default
+            await connection.execute(text("SELECT count(*) FROM posts WHERE id > :n"), {"n": 0})
+        result = await connection.execute(text("SELECT count(*) FROM pg_prepared_statements"))
+        return int(result.scalar_one())
+
+
+@pytest.mark.postgres_only
+async def test_statement_timeout_bounds_every_query(engine_with) -> None:
+    engine = engine_with(DB_STATEMENT_TIMEOUT_MS=1234, DB_PGBOUNCER=False)
+    async with engine.connect() as connection:
+        shown = (await connection.execute(text("SHOW statement_timeout"))).scalar_one()
+    assert shown == "1234ms"
+
+
+@pytest.mark.postgres_only
+async def test_pgbouncer_mode_uses_no_server_side_prepared_statements(engine_with) -> None:
+    assert await _prepared_after_repeats(engine_with(DB_PGBOUNCER=False)) > 0
+    assert await _prepared_after_repeats(engine_with(DB_PGBOUNCER=True)) == 0
+
+
+@pytest.mark.postgres_only
+async def test_pool_settings_reach_the_engine(engine_with) -> None:
+    engine = engine_with(DB_POOL_SIZE=3, DB_MAX_OVERFLOW=4, DB_POOL_TIMEOUT=2.5)
+    pool = engine.pool
+    assert (pool.size(), pool._max_overflow, pool._timeout) == (3, 4, 2.5)  # type: ignore[attr-defined]
+
+
+# --- docs without a CDN ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+async def test_docs_pages_load_only_local_assets_under_a_csp(
+    client: AsyncClient, page: str
+) -> None:
+    response = await client.get(page)
+    assert response.status_code == 200
+    assert response.headers["Content-Security-Policy"] == DOCS_CSP
+    assert (
+        "script-src 'self'" in DOCS_CSP
+        and "unsafe-inline" not in DOCS_CSP.split("script-src")[1].split(";")[0]
+    )
+    html = response.text
+    assert "http://" not in html and "https://" not in html  # nothing from another origin
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
+    assert scripts and all('src="' in attrs and not body.strip() for attrs, body in scripts)
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
+    assert assets
+    for asset in assets:
+        fetched = await client.get(asset)
+        assert fetched.status_code == 200, asset
+        assert len(fetched.content) > 100, asset
