@@ -36,9 +36,8 @@ UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="The user's id")]
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
 Skip = Annotated[int, Query(ge=0, le=MAX_ID, description="Posts to skip")]
 Search = Annotated[
-    str | None,
+    Annotated[str, AfterValidator(ensure_storable)] | None,
     Query(max_length=200, description="Case-insensitive literal substring of the title"),
-    AfterValidator(lambda value: value if value is None else ensure_storable(value)),
 ]
 
 

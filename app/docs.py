@@ -4,12 +4,13 @@ The assets come from the `fastapi-offline` package's static files, so `/docs` an
 work offline and behind a Content-Security-Policy that allows only this origin's scripts.
 """
 
+from functools import cache
 from html import escape
 from importlib.resources import files
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 VENDOR_ASSETS = Path(str(files("fastapi_offline") / "static"))
@@ -33,6 +34,26 @@ DOCS_CSP = "; ".join(
 )
 
 router = APIRouter(include_in_schema=False)
+
+# ReDoc's side menu always shows Redocly's logo from their CDN (no option turns it off): the
+# bundle is served with that URL replaced by an empty inline image.
+REDOC_CDN_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+EMPTY_IMAGE = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'/%3E"
+
+
+@cache
+def _redoc_bundle() -> str:
+    bundle = (VENDOR_ASSETS / "redoc.standalone.js").read_text(encoding="utf-8")
+    return bundle.replace(REDOC_CDN_LOGO, EMPTY_IMAGE)
+
+
+@router.get("/static/redoc.standalone.js")
+async def redoc_bundle() -> Response:
+    return Response(
+        _redoc_bundle(),
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 def _page(title: str, head: str, body: str) -> HTMLResponse:
@@ -67,12 +88,12 @@ async def redoc(request: Request) -> HTMLResponse:
         f"{app.title} - ReDoc",
         f'<link rel="icon" href="{root}/static/vendor/favicon.png">',
         f'<redoc spec-url="{escape(f"{root}{app.openapi_url}")}"></redoc>'
-        f'<script src="{root}/static/vendor/redoc.standalone.js"></script>',
+        f'<script src="{root}/static/redoc.standalone.js"></script>',
     )
 
 
 def add_docs(app: FastAPI) -> None:
+    app.include_router(router)  # before the mounts: /static/redoc.standalone.js is a route
     # The more specific mount first: "/static" would also match "/static/vendor/...".
     app.mount("/static/vendor", StaticFiles(directory=VENDOR_ASSETS), name="docs-vendor")
     app.mount("/static", StaticFiles(directory=OWN_ASSETS), name="docs-static")
-    app.include_router(router)

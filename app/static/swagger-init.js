@@ -10,6 +10,7 @@
       deepLinking: true,
       showExtensions: true,
       showCommonExtensions: true,
+      validatorUrl: null, // the online validator badge would load from validator.swagger.io
       presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset],
     });
   });

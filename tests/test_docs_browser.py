@@ -1,0 +1,377 @@
+"""Swagger UI (/docs) and ReDoc (/redoc) in a real browser, against the real server.
+
+The server runs as its own process (uvicorn, on a free port, on a scratch database migrated with
+Alembic); a headless Chromium opens the docs pages, logs in through Swagger's Authorize dialog
+and runs "Try it out" on GET /posts. Every URL the browser requests is recorded: all of them
+must be on the test server's origin (no CDN), and the console must show no Content-Security-
+Policy violation (nor any other error). The Swagger screenshot lands in
+test-artifacts/swagger-try-it-out.png (taken on failure too), ReDoc's in test-artifacts/redoc.png.
+
+Chromium is Debian's `chromium` package (/usr/bin/chromium, or $CHROMIUM_PATH); `.ci/run`
+installs it. Without it, or without the `playwright` package, the tests are skipped, except in
+CI (`CI` set, e.g. CI=true), where they fail instead.
+
+Why Playwright (the Python package, sync API) rather than Selenium with chromium-driver:
+- the wheel from PyPI carries its own driver, and `executable_path` points it at Debian's
+  Chromium, so nothing is downloaded (no `playwright install`, no Selenium Manager) and there is
+  no second binary (chromedriver) that has to match the browser's version;
+- it reports every request the page and its workers make, and every console message, as plain
+  events: exactly what the "nothing from another origin, no CSP violation" checks need
+  (Selenium would need CDP or BiDi logging for that);
+- its locators wait by themselves, each wait bounded by the timeouts set below, so the test
+  needs no sleeps and fails within seconds when something is missing.
+
+Playwright's sync API runs an event loop of its own, which counts as running in this thread while
+it is started: the server (whose migration runs an event loop) is set up before the browser,
+and the browser is stopped at the end of each test, before any async test runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NoReturn
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from app.migrate import upgrade_to_head
+from tests.conftest import TEST_DB
+from tests.database import TestDatabase
+
+try:
+    from playwright.sync_api import (
+        Browser,
+        ConsoleMessage,
+        Page,
+        Request,
+        Response,
+        expect,
+        sync_playwright,
+    )
+    from playwright.sync_api import Error as PlaywrightError
+except ImportError:  # the dev dependency is not installed: skipped (failed in CI) below
+    PLAYWRIGHT_IMPORT_ERROR: str | None = "the `playwright` package is not installed"
+else:
+    PLAYWRIGHT_IMPORT_ERROR = None
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+SWAGGER_SCREENSHOT = ARTIFACTS / "swagger-try-it-out.png"
+REDOC_SCREENSHOT = ARTIFACTS / "redoc.png"
+SERVER_LOG = ARTIFACTS / "docs-browser-server.log"
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # CI runs as root
+    "--disable-gpu",
+    "--disable-dev-shm-usage",  # small /dev/shm in containers
+    "--disable-quic",
+    "--no-first-run",
+    # No calls home to Google (refused here anyway, and slow to fail).
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # Any host name but the test server's fails at once instead of reaching the network; such a
+    # request is still recorded, and fails the origin check.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+
+STARTUP_TIMEOUT_S = 20.0
+ACTION_TIMEOUT_MS = 5_000  # each click, fill and wait in the browser
+NAVIGATION_TIMEOUT_MS = 10_000
+SECRET_KEY = "docs-browser-test-secret-key-0123456789abcdef"  # 32+ characters: HS256
+
+
+def _unavailable(reason: str) -> NoReturn:
+    """Skip on a laptop without Chromium; in CI the browser test must run, so fail."""
+    if os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}:
+        pytest.fail(f"{reason}; CI is set, so the browser test may not be skipped", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    """Debian's Chromium and the driver library, or a skip (a failure in CI)."""
+    if PLAYWRIGHT_IMPORT_ERROR is not None:
+        _unavailable(PLAYWRIGHT_IMPORT_ERROR)
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        _unavailable(f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)")
+    return CHROMIUM
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _log_tail(lines: int = 40) -> str:
+    try:
+        return "\n".join(SERVER_LOG.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no server log)"
+
+
+def _wait_until_healthy(process: subprocess.Popen[bytes], base_url: str) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with {process.returncode}:\n{_log_tail()}")
+        try:
+            if httpx.get(f"{base_url}/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"the server did not answer /health within {STARTUP_TIMEOUT_S} s:\n{_log_tail()}")
+
+
+@pytest.fixture(scope="module")
+def server(chromium: Path) -> Iterator[str]:
+    """The app in its own uvicorn process, on a scratch database; yields its base URL.
+
+    Requests `chromium` so that a missing browser skips before any database is created.
+    """
+    database = TestDatabase.new(TEST_DB.server_url)
+    database.create()
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        upgrade_to_head(database.url)  # blocking, runs its own event loop: no loop is running
+        port = _free_port()
+        command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+        env = {
+            **os.environ,
+            "DATABASE_URL": database.url,
+            "ENVIRONMENT": "test",
+            "BCRYPT_ROUNDS": "4",
+            "SECRET_KEY": SECRET_KEY,
+        }
+        ARTIFACTS.mkdir(exist_ok=True)
+        with SERVER_LOG.open("wb") as log:
+            process = subprocess.Popen(
+                [*command, "--port", str(port)],
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        base_url = f"http://127.0.0.1:{port}"
+        _wait_until_healthy(process, base_url)
+        yield base_url
+    finally:
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        database.drop()
+
+
+@dataclass
+class Watched:
+    """A browser page, and everything it asked for or complained about."""
+
+    page: Page
+    origin: str
+    requests: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+    def foreign_requests(self) -> list[str]:
+        """Requested URLs outside the test server's origin (data: URLs are no requests)."""
+        foreign = []
+        for url in self.requests:
+            if url.startswith("data:"):
+                continue
+            # A blob: URL names its creator's origin: blob:http://127.0.0.1:1234/<uuid>
+            parts = urlsplit(url.removeprefix("blob:"))
+            if f"{parts.scheme}://{parts.netloc}" != self.origin:
+                foreign.append(url)
+        return foreign
+
+    def csp_violations(self) -> list[str]:
+        seen = self.page.evaluate("() => window.__cspViolations || []")
+        logged = [text for text in self.console_errors if "Content Security Policy" in text]
+        return [*logged, *seen]
+
+    def assert_self_contained(self, must_load: list[str]) -> None:
+        """Nothing from elsewhere, no CSP violation, no error; `must_load`: path endings."""
+        paths = [urlsplit(url).path for url in self.requests]
+        missing = [end for end in must_load if not any(path.endswith(end) for path in paths)]
+        assert missing == [], f"expected requests for {missing}: {self.requests}"
+        foreign = self.foreign_requests()
+        assert foreign == [], f"requests outside {self.origin} (a CDN?): {foreign}"
+        violations = self.csp_violations()
+        assert violations == [], f"Content-Security-Policy violations: {violations}"
+        assert self.console_errors == [], "errors in the browser console"
+        assert self.page_errors == [], "uncaught errors in the page"
+
+
+# Runs in every document before its own scripts (CDP-injected, so the page's CSP allows it):
+# violations are counted even if Chromium changes its console wording.
+RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolations.push(`${event.effectiveDirective} blocked ${event.blockedURI}`);
+});
+"""
+
+
+@pytest.fixture
+def watched(chromium: Path, server: str) -> Iterator[Watched]:
+    """A fresh headless Chromium page for one test; Playwright stops when the test ends."""
+    with sync_playwright() as playwright:
+        browser: Browser = playwright.chromium.launch(
+            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS, timeout=20_000
+        )
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.set_default_timeout(ACTION_TIMEOUT_MS)
+            context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+            context.add_init_script(RECORD_CSP_VIOLATIONS)
+            page = context.new_page()
+            watch = Watched(page=page, origin=server)
+
+            def on_console(message: ConsoleMessage) -> None:
+                if message.type == "error":
+                    watch.console_errors.append(message.text)
+
+            def on_request(request: Request) -> None:
+                watch.requests.append(request.url)
+
+            # On the context: also the requests of workers (ReDoc searches in one).
+            context.on("request", on_request)
+            page.on("console", on_console)
+            page.on("pageerror", lambda error: watch.page_errors.append(str(error)))
+            yield watch
+        finally:
+            browser.close()
+
+
+def _screenshot_on_failure(page: Page, path: Path) -> None:
+    try:
+        page.screenshot(path=path, full_page=True)
+    except PlaywrightError as error:  # keep the test's own failure, not this one
+        print(f"could not take the failure screenshot {path}: {error}")
+
+
+def _register_with_a_draft(base_url: str) -> tuple[str, str, str]:
+    """A new user (through the API) with a draft only they can see: email, password, title."""
+    email = f"browser-{uuid.uuid4().hex[:8]}@example.com"
+    password = "correct horse battery"
+    title = f"Draft seen through Swagger {uuid.uuid4().hex[:8]}"
+    with httpx.Client(base_url=base_url, timeout=5.0) as api:
+        response = api.post("/users", json={"email": email, "password": password})
+        assert response.status_code == 201, response.text
+        response = api.post("/login", data={"username": email, "password": password})
+        assert response.status_code == 200, response.text
+        token = response.json()["access_token"]
+        response = api.post(
+            "/posts",
+            json={"title": title, "content": "Only its owner sees it.", "published": False},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 201, response.text
+    return email, password, title
+
+
+def _path_is(path: str, method: str) -> Callable[[Response], bool]:
+    return lambda response: (
+        urlsplit(response.url).path == path and response.request.method == method
+    )
+
+
+def test_swagger_ui_logs_in_and_tries_get_posts(watched: Watched, server: str) -> None:
+    email, password, draft_title = _register_with_a_draft(server)
+    page = watched.page
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        page.goto(f"{server}/docs")
+        expect(page.locator(".swagger-ui .info .title")).to_contain_text("Posts API")
+
+        # Authorize: the OAuth2 password flow's form, sent by Swagger to POST /login.
+        page.locator(".auth-wrapper button.authorize").click()
+        dialog = page.locator(".modal-ux")
+        expect(dialog).to_be_visible()
+        dialog.get_by_label("username").fill(email)
+        dialog.get_by_label("password").fill(password)
+        with page.expect_response(_path_is("/login", "POST")) as login:
+            dialog.locator("button.modal-btn", has_text="Authorize").click()
+        assert login.value.status == 200, login.value.text()
+        expect(dialog.locator("button.modal-btn", has_text="Logout")).to_be_visible()
+        dialog.locator("button.modal-btn", has_text="Close").click()
+        expect(dialog).to_be_hidden()
+        locked = re.compile(r"\blocked\b")
+        expect(page.locator(".auth-wrapper button.authorize")).to_have_class(locked)
+
+        # GET /posts: Try it out, Execute.
+        operation = page.locator(".opblock-get").filter(
+            has=page.locator('.opblock-summary-path[data-path="/posts"]')
+        )
+        operation.locator(".opblock-summary").click()
+        operation.locator("button.try-out__btn", has_text="Try it out").click()
+        with page.expect_response(_path_is("/posts", "GET")) as listing:
+            operation.locator("button.execute", has_text="Execute").click()
+        assert listing.value.status == 200, listing.value.text()
+        authorization = listing.value.request.headers.get("authorization", "")
+        assert authorization.startswith("Bearer "), listing.value.request.headers
+
+        # What Swagger shows: the live response, 200, with the caller's own draft in it.
+        live = operation.locator(".live-responses-table .response").first
+        expect(live.locator(".response-col_status")).to_have_text("200")
+        expect(live.locator(".response-col_description")).to_contain_text(draft_title)
+        page.wait_for_load_state("networkidle")
+    except BaseException:
+        _screenshot_on_failure(page, SWAGGER_SCREENSHOT)
+        raise
+    # From the title and the (locked) Authorize button down to the live response's headers.
+    page.evaluate("() => window.scrollTo(0, 0)")
+    bottom = live.bounding_box()
+    assert bottom is not None
+    height = bottom["y"] + bottom["height"] + 16
+    page.screenshot(
+        path=SWAGGER_SCREENSHOT,
+        full_page=True,
+        clip={"x": 0, "y": 0, "width": 1280, "height": height},
+    )
+
+    watched.assert_self_contained(
+        must_load=["/docs", "/swagger-ui-bundle.js", "/swagger-init.js", "/openapi.json", "/login"]
+    )
+
+
+def test_redoc_renders_the_api(watched: Watched, server: str) -> None:
+    spec = httpx.get(f"{server}/openapi.json", timeout=5.0).json()
+    summaries = {
+        operation["summary"] for path in spec["paths"].values() for operation in path.values()
+    }
+    assert {"List Posts", "Create Post", "Login"} <= summaries
+    page = watched.page
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        page.goto(f"{server}/redoc")
+        info = spec["info"]
+        expect(page.locator("h1")).to_contain_text(f"{info['title']} ({info['version']})")
+        expect(page.locator("h2", has_text="List Posts")).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        headings = set(page.locator("h2").all_inner_texts())
+        assert summaries <= headings, f"operations missing from ReDoc: {summaries - headings}"
+    except BaseException:
+        _screenshot_on_failure(page, REDOC_SCREENSHOT)
+        raise
+    page.screenshot(path=REDOC_SCREENSHOT)
+
+    watched.assert_self_contained(must_load=["/redoc", "/redoc.standalone.js", "/openapi.json"])
