@@ -14,9 +14,9 @@ from app.models import MAX_PASSWORD_BYTES
 
 ALGORITHM = "HS256"
 
-# bcrypt is CPU-bound and releases the GIL: run it in threads, but at most one per core,
-# so that a burst of logins neither starves the default thread pool nor the event loop.
-_bcrypt_limiter = anyio.CapacityLimiter(os.cpu_count() or 1)
+# bcrypt is CPU-bound and releases the GIL: run it in threads, leaving one core to the event
+# loop, so that a burst of logins queues up instead of stalling every other request.
+_bcrypt_limiter = anyio.CapacityLimiter(max(1, (os.cpu_count() or 1) - 1))
 _dummy_hash: bytes | None = None
 
 

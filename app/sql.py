@@ -24,24 +24,25 @@ def unicode_lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-class contains_ignoring_case(FunctionElement[bool]):
-    """`column` contains `text` literally, ignoring case in every alphabet."""
+class like_ignoring_case(FunctionElement[bool]):
+    """`column` matches the LIKE `pattern` (made by `like_pattern`), ignoring case in every
+    alphabet. The pattern is an SQL expression, typically a bound parameter."""
 
     type = Boolean()
     inherit_cache = True
 
-    def __init__(self, column: Any, text: str) -> None:
-        super().__init__(column, like_pattern(text))
+    def __init__(self, column: Any, pattern: Any) -> None:
+        super().__init__(column, pattern)
 
 
-@compiles(contains_ignoring_case)
-def _postgresql(element: contains_ignoring_case, compiler: Any, **kw: Any) -> str:
+@compiles(like_ignoring_case)
+def _postgresql(element: like_ignoring_case, compiler: Any, **kw: Any) -> str:
     # ILIKE on the bare column, so that the trigram index on it serves the query.
     column, pattern = (compiler.process(clause, **kw) for clause in element.clauses)
     return f"{column} ILIKE {pattern} ESCAPE '{LIKE_ESCAPE}'"
 
 
-@compiles(contains_ignoring_case, "sqlite")
-def _sqlite(element: contains_ignoring_case, compiler: Any, **kw: Any) -> str:
+@compiles(like_ignoring_case, "sqlite")
+def _sqlite(element: like_ignoring_case, compiler: Any, **kw: Any) -> str:
     column, pattern = (compiler.process(clause, **kw) for clause in element.clauses)
     return f"unicode_lower({column}) LIKE unicode_lower({pattern}) ESCAPE '{LIKE_ESCAPE}'"

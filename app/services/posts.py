@@ -1,77 +1,125 @@
-"""Posts: every `PostPublic` comes from one statement built here."""
+"""Posts: every `PostPublic` comes from one statement built here.
+
+The statements are built once, with bound parameters, so that SQLAlchemy compiles each of them
+once and every request only binds its values.
+"""
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, or_
+from sqlalchemy import ColumnElement, Integer, Row, bindparam, exists, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import NotFound
 from app.models import Post, PostCreate, PostPublic, PostUpdate, User, UserPublic, Vote, utcnow
-from app.sql import contains_ignoring_case
+from app.sql import like_ignoring_case, like_pattern
+
+_viewer = bindparam("viewer_id", type_=Integer)
 
 
-def visible_to(viewer_id: int) -> ColumnElement[bool]:
+def visible_to(viewer_id: Any) -> ColumnElement[bool]:
     """Published posts, plus the viewer's own drafts."""
     return or_(col(Post.published), col(Post.owner_id) == viewer_id)
 
 
-def _post_public_select(viewer_id: int, *where: ColumnElement[bool]) -> Any:
-    votes = (
-        select(func.count())
-        .select_from(Vote)
-        .where(col(Vote.post_id) == col(Post.id))
-        .scalar_subquery()
-    )
-    voted = exists().where(col(Vote.post_id) == col(Post.id), col(Vote.user_id) == viewer_id)
+_VOTES = (
+    select(func.count())
+    .select_from(Vote)
+    .where(col(Vote.post_id) == col(Post.id))
+    .scalar_subquery()
+    .label("votes")
+)
+_VOTED = (
+    exists().where(col(Vote.post_id) == col(Post.id), col(Vote.user_id) == _viewer).label("voted")
+)
+_NEWEST_FIRST = (col(Post.created_at).desc(), col(Post.id).desc())
+
+
+def _post_public(*where: ColumnElement[bool]) -> Any:
+    """Post, owner, vote count and the viewer's vote, for the visible posts matching `where`."""
     return (
-        select(Post, User, votes.label("votes"), voted.label("voted"))
+        select(
+            Post.id,
+            Post.title,
+            Post.content,
+            Post.published,
+            Post.created_at,
+            Post.updated_at,
+            Post.owner_id,
+            col(User.name).label("owner_name"),
+            col(User.created_at).label("owner_created_at"),
+            _VOTES,
+            _VOTED,
+        )
         .join(User, col(User.id) == col(Post.owner_id))
-        .where(visible_to(viewer_id), *where)
+        .where(visible_to(_viewer), *where)
     )
 
 
-async def _fetch(session: AsyncSession, statement: Any) -> list[PostPublic]:
-    rows = (await session.exec(statement)).all()
-    return [
-        PostPublic.model_validate(
-            post,
-            update={
-                "owner": UserPublic.model_validate(owner),
-                "votes": votes,
-                "voted": bool(voted),
-            },
-        )
-        for post, owner, votes, voted in rows
-    ]
+def _page(*where: ColumnElement[bool]) -> Any:
+    """One page, newest first. The page's ids are chosen first, so that a deep `skip` walks
+    the feed index only, and counts votes for the returned posts alone."""
+    ids = (
+        select(Post.id)
+        .where(visible_to(_viewer), *where)
+        .order_by(*_NEWEST_FIRST)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("skip", type_=Integer))
+        .subquery("page")
+    )
+    return _post_public(col(Post.id).in_(select(ids.c.id))).order_by(*_NEWEST_FIRST)
+
+
+_ONE = _post_public(col(Post.id) == bindparam("post_id", type_=Integer))
+_SOME = _post_public(col(Post.id).in_(bindparam("post_ids", expanding=True)))
+_FEED = _page()
+_SEARCH = _page(like_ignoring_case(col(Post.title), bindparam("pattern")))
+
+
+def _to_public(row: Row[Any]) -> PostPublic:
+    # Values straight from the database columns: no need to validate them again.
+    owner = UserPublic.model_construct(
+        id=row.owner_id, name=row.owner_name, created_at=row.owner_created_at
+    )
+    return PostPublic.model_construct(
+        id=row.id,
+        title=row.title,
+        content=row.content,
+        published=row.published,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        owner_id=row.owner_id,
+        owner=owner,
+        votes=row.votes,
+        voted=bool(row.voted),
+    )
+
+
+async def _fetch(session: AsyncSession, statement: Any, **params: Any) -> list[PostPublic]:
+    rows = (await session.exec(statement, params=params)).all()
+    return [_to_public(row) for row in rows]
 
 
 async def list_posts(
     session: AsyncSession, viewer_id: int, *, limit: int, skip: int, search: str | None
 ) -> list[PostPublic]:
-    where = [contains_ignoring_case(col(Post.title), search)] if search else []
-    statement = (
-        _post_public_select(viewer_id, *where)
-        .order_by(col(Post.created_at).desc(), col(Post.id).desc())
-        .limit(limit)
-        .offset(skip)
-    )
-    return await _fetch(session, statement)
+    params: dict[str, Any] = {"viewer_id": viewer_id, "limit": limit, "skip": skip}
+    if search:
+        return await _fetch(session, _SEARCH, pattern=like_pattern(search), **params)
+    return await _fetch(session, _FEED, **params)
 
 
 async def get_post(session: AsyncSession, viewer_id: int, post_id: int) -> PostPublic:
-    posts = await _fetch(session, _post_public_select(viewer_id, col(Post.id) == post_id))
+    posts = await _fetch(session, _ONE, viewer_id=viewer_id, post_id=post_id)
     if not posts:
         raise NotFound("Post not found")
     return posts[0]
 
 
 async def _get_many(session: AsyncSession, viewer_id: int, ids: Sequence[int]) -> list[PostPublic]:
-    by_id = {
-        post.id: post
-        for post in await _fetch(session, _post_public_select(viewer_id, col(Post.id).in_(ids)))
-    }
+    found = await _fetch(session, _SOME, viewer_id=viewer_id, post_ids=list(ids))
+    by_id = {post.id: post for post in found}
     return [by_id[post_id] for post_id in ids]
 
 
