@@ -11,6 +11,7 @@ from app.errors import Forbidden, NotFound, Unauthorized
 from app.models import MAX_ID, Post, User, ensure_storable
 from app.security import decode_access_token
 from app.services.posts import find_visible_post
+from app.services.users import find_user
 
 # tokenUrl makes Swagger's Authorize button log in through POST /login.
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="login")
@@ -22,7 +23,7 @@ async def get_current_user(
     claims = decode_access_token(token)
     if claims is None:
         raise Unauthorized()
-    user = await session.get(User, claims.user_id)
+    user = await find_user(session, claims.user_id)
     # A deleted user, or a token issued before a password change: refused.
     if user is None or claims.issued_at < user.tokens_valid_after.timestamp():
         raise Unauthorized()

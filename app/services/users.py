@@ -1,6 +1,6 @@
 """Users: registration, authentication, profile changes, deletion."""
 
-from sqlalchemy import func
+from sqlalchemy import Integer, bindparam, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,8 +29,16 @@ async def register(session: AsyncSession, data: UserCreate) -> User:
     return user
 
 
+# Built once: every authenticated request runs it (session.get would build it anew each time).
+_BY_ID = select(User).where(col(User.id) == bindparam("user_id", type_=Integer))
+
+
+async def find_user(session: AsyncSession, user_id: int) -> User | None:
+    return (await session.exec(_BY_ID, params={"user_id": user_id})).first()
+
+
 async def get_user(session: AsyncSession, user_id: int) -> User:
-    user = await session.get(User, user_id)
+    user = await find_user(session, user_id)
     if user is None:
         raise NotFound("User not found")
     return user
