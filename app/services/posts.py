@@ -7,7 +7,7 @@ once and every request only binds its values.
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Row, bindparam, exists, func, or_
+from sqlalchemy import ColumnElement, Integer, Row, bindparam, exists, func, or_, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -105,9 +105,14 @@ async def list_posts(
     session: AsyncSession, viewer_id: int, *, limit: int, skip: int, search: str | None
 ) -> list[PostPublic]:
     params: dict[str, Any] = {"viewer_id": viewer_id, "limit": limit, "skip": skip}
-    if search:
-        return await _fetch(session, _SEARCH, pattern=like_pattern(search), **params)
-    return await _fetch(session, _FEED, **params)
+    if not search:
+        return await _fetch(session, _FEED, **params)
+    if session.get_bind().dialect.name == "postgresql":
+        # psycopg prepares a statement run often, and PostgreSQL may then reuse one generic
+        # plan for every pattern. The best plan depends on the word: walk the feed index for
+        # a common one, use the trigram index for a rare one. Plan each search for its word.
+        await session.exec(text("SET LOCAL plan_cache_mode = force_custom_plan"))  # type: ignore[call-overload]
+    return await _fetch(session, _SEARCH, pattern=like_pattern(search), **params)
 
 
 async def get_post(session: AsyncSession, viewer_id: int, post_id: int) -> PostPublic:

@@ -12,6 +12,13 @@ from app.security import hash_password, verify_password
 EMAIL_TAKEN = "Email already registered"
 
 
+async def _release_connection(session: AsyncSession) -> None:
+    """End the (read-only) transaction before bcrypt runs: a hash can wait its turn for a
+    while, and must not hold a pooled connection meanwhile. Loaded objects stay usable
+    (expire_on_commit=False), and the next statement starts a new transaction."""
+    await session.commit()
+
+
 async def _commit_unless_email_taken(session: AsyncSession) -> None:
     # The unique index on lower(email) decides, even between concurrent requests.
     try:
@@ -52,6 +59,7 @@ async def find_by_email(session: AsyncSession, email: str) -> User | None:
 async def authenticate(session: AsyncSession, email: str, password: str) -> User | None:
     """The user if the password matches; unknown emails cost the same bcrypt time."""
     user = await find_by_email(session, email)
+    await _release_connection(session)
     if not await verify_password(password, user.hashed_password if user else None):
         return None
     return user
@@ -60,9 +68,10 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
 async def update_me(session: AsyncSession, user: User, data: UserUpdate) -> User:
     changes = data.model_dump(exclude_unset=True, exclude={"current_password"})
     # The model guarantees current_password is present when email or password changes.
-    sensitive = "email" in changes or "password" in changes
-    if sensitive and not await verify_password(data.current_password or "", user.hashed_password):
-        raise Forbidden("Current password is incorrect")
+    if "email" in changes or "password" in changes:
+        await _release_connection(session)  # the token check's transaction
+        if not await verify_password(data.current_password or "", user.hashed_password):
+            raise Forbidden("Current password is incorrect")
     if "password" in changes:
         user.hashed_password = await hash_password(changes.pop("password"))
         # Every token issued before this moment stops working.
