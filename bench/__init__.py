@@ -1,0 +1,1 @@
+"""Load benchmark of the posts API on PostgreSQL: `uv run python -m bench.run` (see README.md)."""

@@ -1,0 +1,62 @@
+-- Shared by the scenario scripts: which wrk thread this is, its bearer token, and the
+-- published post ids of the seeded dataset. Everything comes from environment variables set
+-- by bench/run.py (wrk passes its environment to the scripts):
+--   BENCH_TOKENS  comma-separated access tokens; wrk thread i uses token i (round robin)
+--   BENCH_POSTS   the number of seeded posts (ids 1..BENCH_POSTS; every 10th is a draft)
+--
+-- Usage, at the top of a scenario script:
+--   package.path = debug.getinfo(1, "S").source:match("^@(.*/)") .. "?.lua;" .. package.path
+--   local common = require("common")
+--   setup = common.setup            -- then, in init(): common.authorize()
+
+local common = {}
+
+local function split(text)
+  local items = {}
+  for item in string.gmatch(text or "", "[^,]+") do
+    items[#items + 1] = item
+  end
+  return items
+end
+common.split = split
+
+-- Runs in wrk's main Lua state, once per thread, before the threads start: hands each thread
+-- its index (1-based) and its token. Each thread then reads them as globals in init().
+local threads = 0
+function common.setup(thread)
+  threads = threads + 1
+  thread:set("thread_index", threads)
+  local tokens = split(os.getenv("BENCH_TOKENS"))
+  if #tokens > 0 then
+    thread:set("token", tokens[(threads - 1) % #tokens + 1])
+  end
+end
+
+-- In init(): every request of this thread carries its bearer token.
+function common.authorize()
+  assert(token, "BENCH_TOKENS is empty")
+  wrk.headers["Authorization"] = "Bearer " .. token
+end
+
+-- A different random sequence per thread (wrk's Lua states all start from the same seed).
+function common.randomize()
+  math.randomseed(os.time() * 1000 + thread_index)
+end
+
+function common.env_number(name)
+  local value = tonumber(os.getenv(name))
+  assert(value, name .. " is not set")
+  return value
+end
+
+-- The g-th published post (g from 0): ids 1-9, 11-19, 21-29, ... (multiples of 10 are drafts).
+function common.published_id(g)
+  return math.floor(g / 9) * 10 + g % 9 + 1
+end
+
+-- How many of the ids 1..posts are published.
+function common.published_count(posts)
+  return posts - math.floor(posts / 10)
+end
+
+return common
