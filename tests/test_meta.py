@@ -32,6 +32,7 @@ async def test_openapi_lists_every_endpoint(client: AsyncClient) -> None:
         ("GET", "/health/db"),
         ("POST", "/users"),
         ("POST", "/login"),
+        ("POST", "/logout-all"),
         ("GET", "/users/me"),
         ("PATCH", "/users/me"),
         ("DELETE", "/users/me"),

@@ -1,8 +1,9 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, status
 
 from app.db import SessionDep
+from app.deps import CurrentUser
 from app.errors import Unauthorized
 from app.models import LoginForm, Token
 from app.security import create_access_token
@@ -18,3 +19,9 @@ async def login(session: SessionDep, form: Annotated[LoginForm, Form()]) -> Toke
     if user is None or user.id is None:
         raise Unauthorized("Incorrect email or password")
     return Token(access_token=create_access_token(user.id))
+
+
+@router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT)
+async def logout_all(session: SessionDep, user: CurrentUser) -> None:
+    """Log out everywhere: every token issued before now stops working (401)."""
+    await users.log_out_everywhere(session, user)

@@ -82,6 +82,13 @@ async def update_me(session: AsyncSession, user: User, data: UserUpdate) -> User
     return user
 
 
+async def log_out_everywhere(session: AsyncSession, user: User) -> None:
+    """Every token issued before this moment stops working (as after a password change)."""
+    user.tokens_valid_after = utcnow()
+    session.add(user)
+    await session.commit()
+
+
 async def delete_user(session: AsyncSession, user: User) -> None:
     # The database removes the user's posts and votes (ON DELETE CASCADE).
     await session.delete(user)
