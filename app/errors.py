@@ -9,10 +9,39 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 logger = logging.getLogger("app.errors")
+
+
+class ErrorMessage(BaseModel):
+    """The body of every error the service raises (422 keeps FastAPI's own shape)."""
+
+    detail: str
+
+
+_DESCRIPTIONS = {
+    401: "Missing, malformed, expired or revoked token (WWW-Authenticate: Bearer)",
+    403: "Not the owner of the post",
+    404: "Not found",
+    409: "Conflict",
+    413: "Request body over 1 MiB",
+    503: "Database unavailable (Retry-After)",
+}
+
+
+def error_responses(*codes: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the errors a route can answer with, e.g.
+    `error_responses(401, 404, _404="Post not found")`."""
+    return {
+        code: {
+            "model": ErrorMessage,
+            "description": descriptions.get(f"_{code}", _DESCRIPTIONS[code]),
+        }
+        for code in codes
+    }
 
 
 class ServiceError(Exception):

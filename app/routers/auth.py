@@ -4,7 +4,7 @@ from fastapi import APIRouter, Form, status
 
 from app.db import SessionDep
 from app.deps import CurrentUser
-from app.errors import Unauthorized
+from app.errors import Unauthorized, error_responses
 from app.models import LoginForm, Token
 from app.security import create_access_token
 from app.services import users
@@ -12,7 +12,10 @@ from app.services import users
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/login", responses={401: {"description": "Incorrect email or password"}})
+@router.post(
+    "/login",
+    responses=error_responses(401, 413, 503, _401="Incorrect email or password"),
+)
 async def login(session: SessionDep, form: Annotated[LoginForm, Form()]) -> Token:
     """OAuth2 password flow: `username` is the email."""
     user = await users.authenticate(session, form.username, form.password)
@@ -21,7 +24,9 @@ async def login(session: SessionDep, form: Annotated[LoginForm, Form()]) -> Toke
     return Token(access_token=create_access_token(user.id))
 
 
-@router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 503)
+)
 async def logout_all(session: SessionDep, user: CurrentUser) -> None:
     """Log out everywhere: every token issued before now stops working (401)."""
     await users.log_out_everywhere(session, user)

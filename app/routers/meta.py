@@ -2,7 +2,7 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 from app.db import SessionDep
-from app.errors import ServiceUnavailable
+from app.errors import ServiceUnavailable, error_responses
 from app.migrate import schema_problem
 
 router = APIRouter(tags=["meta"])
@@ -21,9 +21,9 @@ async def health() -> dict[str, str]:
 
 @router.get(
     "/health/db",
-    responses={
-        503: {"description": "The database cannot be reached, or its schema is out of date"}
-    },
+    responses=error_responses(
+        503, _503="The database cannot be reached, or its schema is out of date"
+    ),
 )
 async def health_db(session: SessionDep) -> dict[str, str]:
     """Readiness: the database answers and its schema is what this code needs."""

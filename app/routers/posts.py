@@ -4,13 +4,15 @@ from fastapi import APIRouter, Body, status
 
 from app.db import SessionDep
 from app.deps import CurrentUser, Limit, OwnedPost, PostId, Search, Skip
+from app.errors import error_responses
 from app.models import PostCreate, PostPublic, PostUpdate
 from app.services import posts
 
-router = APIRouter(prefix="/posts", tags=["posts"])
+router = APIRouter(prefix="/posts", tags=["posts"], responses=error_responses(401, 503))
 
-NOT_FOUND = {404: {"description": "Post not found (or another user's draft)"}}
-OWNER_ONLY = {**NOT_FOUND, 403: {"description": "Not the post's owner"}}
+NOT_FOUND = error_responses(404, _404="Post not found (or another user's draft)")
+OWNER_ONLY = {**NOT_FOUND, **error_responses(403)}
+WITH_BODY = error_responses(413)
 
 
 @router.get("")
@@ -26,12 +28,12 @@ async def list_posts(
     return await posts.list_posts(session, user.id, limit=limit, skip=skip, search=search)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=WITH_BODY)
 async def create_post(session: SessionDep, user: CurrentUser, data: PostCreate) -> PostPublic:
     return await posts.create_post(session, user, data)
 
 
-@router.post("/batch", status_code=status.HTTP_201_CREATED)
+@router.post("/batch", status_code=status.HTTP_201_CREATED, responses=WITH_BODY)
 async def create_posts(
     session: SessionDep,
     user: CurrentUser,
@@ -47,13 +49,13 @@ async def read_post(session: SessionDep, user: CurrentUser, post_id: PostId) -> 
     return await posts.get_post(session, user.id, post_id)
 
 
-@router.put("/{post_id}", responses=OWNER_ONLY)
+@router.put("/{post_id}", responses={**OWNER_ONLY, **WITH_BODY})
 async def replace_post(session: SessionDep, post: OwnedPost, data: PostCreate) -> PostPublic:
     """Full replace: `published` left out means true."""
     return await posts.replace_post(session, post, data)
 
 
-@router.patch("/{post_id}", responses=OWNER_ONLY)
+@router.patch("/{post_id}", responses={**OWNER_ONLY, **WITH_BODY})
 async def patch_post(session: SessionDep, post: OwnedPost, data: PostUpdate) -> PostPublic:
     """Partial update: fields left out keep their values."""
     return await posts.patch_post(session, post, data)

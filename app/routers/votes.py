@@ -2,6 +2,7 @@ from fastapi import APIRouter, Response, status
 
 from app.db import SessionDep
 from app.deps import CurrentUser
+from app.errors import error_responses
 from app.models import Message, VoteCreate
 from app.services import votes
 
@@ -13,8 +14,15 @@ router = APIRouter(prefix="/vote", tags=["votes"])
     status_code=status.HTTP_201_CREATED,
     responses={
         200: {"model": Message, "description": "Vote deleted (dir 0)"},
-        404: {"description": "Post not found, or no vote to delete"},
-        409: {"description": "Already voted"},
+        **error_responses(
+            401,
+            404,
+            409,
+            413,
+            503,
+            _404="Post not found, or no vote to delete",
+            _409="Already voted",
+        ),
     },
 )
 async def vote(
