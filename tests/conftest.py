@@ -15,7 +15,8 @@ os.environ["ENVIRONMENT"] = "test"
 os.environ["SECRET_KEY"] = "test-secret-key-that-is-long-enough-for-hs256"
 os.environ["BCRYPT_ROUNDS"] = "4"  # real bcrypt, at its lowest cost, so the suite is quick
 
-from collections.abc import AsyncIterator, Iterator  # noqa: E402
+from collections.abc import AsyncIterator, Callable, Iterator  # noqa: E402
+from contextlib import asynccontextmanager  # noqa: E402
 
 import pytest  # noqa: E402
 from httpx import ASGITransport, AsyncClient  # noqa: E402
@@ -78,6 +79,19 @@ async def session() -> AsyncIterator[AsyncSession]:
             await transaction.rollback()
 
 
+@asynccontextmanager
+async def app_client(
+    sessions: Callable[[], AsyncIterator[AsyncSession]],
+) -> AsyncIterator[AsyncClient]:
+    """An HTTP client for the app whose requests get their session from `sessions`."""
+    app.dependency_overrides[get_session] = sessions
+    try:
+        async with AsyncClient(transport=ASGITransport(app=app), base_url=BASE_URL) as client:
+            yield client
+    finally:
+        app.dependency_overrides.pop(get_session, None)
+
+
 @pytest.fixture
 async def client(session: AsyncSession) -> AsyncIterator[AsyncClient]:
     """An HTTP client for the app, its database work inside the test's transaction."""
@@ -85,12 +99,8 @@ async def client(session: AsyncSession) -> AsyncIterator[AsyncClient]:
     async def _test_session() -> AsyncIterator[AsyncSession]:
         yield session
 
-    app.dependency_overrides[get_session] = _test_session
-    try:
-        async with AsyncClient(transport=ASGITransport(app=app), base_url=BASE_URL) as client:
-            yield client
-    finally:
-        app.dependency_overrides.pop(get_session, None)
+    async with app_client(_test_session) as client:
+        yield client
 
 
 @pytest.fixture

@@ -15,18 +15,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import get_session, make_engine, make_session_factory
+from app.db import make_engine, make_session_factory
 from app.demo import DEMO_PASSWORD, POSTS, USERS, email_of
-from app.main import app
 from app.models import User
 from app.security import hash_password, verify_password
-from tests.conftest import BASE_URL, TEST_DB
+from tests.conftest import TEST_DB, app_client
 from tests.database import TestDatabase
 from tests.factories import bearer, login
 
@@ -109,12 +108,8 @@ async def scratch_client(engine: AsyncEngine) -> AsyncIterator[AsyncClient]:
         async with factory() as session:
             yield session
 
-    app.dependency_overrides[get_session] = scratch_session
-    try:
-        async with AsyncClient(transport=ASGITransport(app=app), base_url=BASE_URL) as client:
-            yield client
-    finally:
-        app.dependency_overrides.pop(get_session, None)
+    async with app_client(scratch_session) as client:
+        yield client
 
 
 async def test_demo_seeds_once_and_its_logins_work(
