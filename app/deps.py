@@ -7,10 +7,10 @@ from fastapi.security import OAuth2PasswordBearer
 from pydantic import AfterValidator
 
 from app.db import SessionDep
-from app.errors import Forbidden, NotFound, Unauthorized
+from app.errors import Forbidden, Unauthorized
 from app.models import MAX_ID, Post, User, ensure_storable
 from app.security import decode_access_token
-from app.services.posts import find_visible_post
+from app.services import posts
 from app.services.users import find_user
 
 # tokenUrl makes Swagger's Authorize button log in through POST /login.
@@ -44,10 +44,7 @@ Search = Annotated[
 
 async def get_visible_post(session: SessionDep, user: CurrentUser, post_id: PostId) -> Post:
     """The post, if the caller may see it: others' drafts do not exist (404)."""
-    post = await find_visible_post(session, user.id or 0, post_id)
-    if post is None:
-        raise NotFound("Post not found")
-    return post
+    return await posts.get_visible_post(session, user.id or 0, post_id)
 
 
 VisiblePost = Annotated[Post, Depends(get_visible_post)]

@@ -115,7 +115,7 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
-    return JSONResponse({"detail": "Database unavailable"}, 503, headers={"Retry-After": "5"})
+    return await _service_error(request, ServiceUnavailable())
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

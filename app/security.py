@@ -2,8 +2,10 @@
 
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import anyio
 import bcrypt
@@ -13,11 +15,16 @@ from app.config import settings
 from app.models import MAX_PASSWORD_BYTES
 
 ALGORITHM = "HS256"
+T = TypeVar("T")
 
 # bcrypt is CPU-bound and releases the GIL: run it in threads, leaving one core to the event
 # loop, so that a burst of logins queues up instead of stalling every other request.
 _bcrypt_limiter = anyio.CapacityLimiter(max(1, (os.cpu_count() or 1) - 1))
 _dummy_hash: bytes | None = None
+
+
+async def _in_bcrypt_thread(function: Callable[..., T], *args: Any) -> T:
+    return await anyio.to_thread.run_sync(function, *args, limiter=_bcrypt_limiter)
 
 
 def _hash(password: bytes, rounds: int) -> bytes:
@@ -26,9 +33,7 @@ def _hash(password: bytes, rounds: int) -> bytes:
 
 async def hash_password(password: str) -> str:
     # Callers validate the 72-byte limit first (422); bcrypt 5 raises past it.
-    hashed = await anyio.to_thread.run_sync(
-        _hash, password.encode(), settings.BCRYPT_ROUNDS, limiter=_bcrypt_limiter
-    )
+    hashed = await _in_bcrypt_thread(_hash, password.encode(), settings.BCRYPT_ROUNDS)
     return hashed.decode()
 
 
@@ -45,16 +50,12 @@ async def verify_password(password: str, hashed: str | None) -> bool:
     global _dummy_hash
     if hashed is None:
         if _dummy_hash is None:
-            _dummy_hash = await anyio.to_thread.run_sync(
-                _hash, secrets.token_bytes(16), settings.BCRYPT_ROUNDS, limiter=_bcrypt_limiter
+            _dummy_hash = await _in_bcrypt_thread(
+                _hash, secrets.token_bytes(16), settings.BCRYPT_ROUNDS
             )
-        await anyio.to_thread.run_sync(
-            _check, password.encode(), _dummy_hash, limiter=_bcrypt_limiter
-        )
+        await _in_bcrypt_thread(_check, password.encode(), _dummy_hash)
         return False
-    return await anyio.to_thread.run_sync(
-        _check, password.encode(), hashed.encode(), limiter=_bcrypt_limiter
-    )
+    return await _in_bcrypt_thread(_check, password.encode(), hashed.encode())
 
 
 @dataclass(frozen=True)

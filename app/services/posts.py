@@ -128,9 +128,18 @@ async def _get_many(session: AsyncSession, viewer_id: int, ids: Sequence[int]) -
     return [by_id[post_id] for post_id in ids]
 
 
-async def find_visible_post(session: AsyncSession, viewer_id: int, post_id: int) -> Post | None:
-    statement = select(Post).where(col(Post.id) == post_id, visible_to(viewer_id))
-    return (await session.exec(statement)).first()
+_VISIBLE_POST = select(Post).where(
+    col(Post.id) == bindparam("post_id", type_=Integer), visible_to(_viewer)
+)
+
+
+async def get_visible_post(session: AsyncSession, viewer_id: int, post_id: int) -> Post:
+    """The post (for changes), if the viewer may see it: others' drafts do not exist (404)."""
+    params = {"viewer_id": viewer_id, "post_id": post_id}
+    post = (await session.exec(_VISIBLE_POST, params=params)).first()
+    if post is None:
+        raise NotFound("Post not found")
+    return post
 
 
 async def create_posts(

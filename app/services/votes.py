@@ -9,14 +9,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import Conflict, NotFound
 from app.models import User, Vote, utcnow
-from app.services.posts import find_visible_post
+from app.services.posts import get_visible_post
 
 _INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 async def add_vote(session: AsyncSession, user: User, post_id: int) -> None:
-    if await find_visible_post(session, user.id or 0, post_id) is None:
-        raise NotFound("Post not found")
+    await get_visible_post(session, user.id or 0, post_id)
     insert = _INSERTS[session.get_bind().dialect.name]
     # INSERT ... ON CONFLICT DO NOTHING: the primary key settles concurrent duplicates.
     statement = (
@@ -36,8 +35,7 @@ async def add_vote(session: AsyncSession, user: User, post_id: int) -> None:
 
 
 async def remove_vote(session: AsyncSession, user: User, post_id: int) -> None:
-    if await find_visible_post(session, user.id or 0, post_id) is None:
-        raise NotFound("Post not found")
+    await get_visible_post(session, user.id or 0, post_id)
     statement = (
         delete(Vote)
         .where(col(Vote.post_id) == post_id, col(Vote.user_id) == user.id)
