@@ -8,14 +8,16 @@ import sys
 from collections.abc import AsyncIterator
 
 import pytest
-from httpx import AsyncClient
+from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import db
 from app.config import DEV_SECRET_KEY, Settings, settings
 from app.docs import DOCS_CSP
+from app.main import create_app
 from app.migrate import PROJECT_ROOT, SCHEMA_HEAD
 from tests.conftest import TEST_DB
 
@@ -201,3 +203,18 @@ async def test_docs_pages_load_only_local_assets_under_a_csp(
         fetched = await client.get(asset)
         assert fetched.status_code == 200, asset
         assert len(fetched.content) > 100, asset
+
+
+async def test_a_database_outage_is_a_503_with_retry_after_never_a_500() -> None:
+    app = create_app()
+
+    @app.get("/needs-the-database")
+    async def needs_the_database() -> None:
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+    transport = ASGITransport(app=app, raise_app_exceptions=True)
+    async with AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/needs-the-database")
+    assert response.status_code == 503
+    assert response.json() == {"detail": "Database unavailable"}
+    assert response.headers["Retry-After"] == "5"

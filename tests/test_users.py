@@ -667,15 +667,6 @@ async def test_deleted_users_email_can_register_again(client: AsyncClient) -> No
     assert not await can_login(client, gone["email"], gone["password"])
 
 
-async def test_deleted_users_token_does_not_work_for_a_later_account(
-    client: AsyncClient,
-) -> None:
-    gone = await new_account(client)
-    assert (await client.delete("/users/me", headers=gone["headers"])).status_code == 204
-    await new_account(client)
-    assert_unauthorized(await client.get("/users/me", headers=gone["headers"]))
-
-
 async def test_a_deleted_users_id_is_not_given_to_a_later_account(client: AsyncClient) -> None:
     gone = await new_account(client)
     other = await new_account(client)
