@@ -3,9 +3,11 @@
 import json
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
+
+from app.ratelimit import Rate
 
 DEV_SECRET_KEY = "dev-secret-key-change-me-in-production-0123456789"
 MIN_SECRET_KEY_BYTES = 32
@@ -29,6 +31,14 @@ def to_async_url(url: str) -> str:
     driver = _ASYNC_DRIVERS.get(scheme.lower(), scheme)
     # make_url validates the rest of the URL and keeps the password intact.
     return make_url(f"{driver}://{rest}").render_as_string(hide_password=False)
+
+
+def _rate(value: object) -> object:
+    return Rate.parse(value) if isinstance(value, str) else value
+
+
+# "N/second", "N/minute" or "N/hour": a burst of N, refilled at N per period.
+RateSetting = Annotated[Rate, NoDecode, BeforeValidator(_rate)]
 
 
 class Settings(BaseSettings):
@@ -61,6 +71,19 @@ class Settings(BaseSettings):
     DB_PGBOUNCER: bool = False
     # How long `python -m app.migrate` waits for the database to accept connections.
     MIGRATE_WAIT_SECONDS: float = Field(default=60, ge=0)
+
+    # Rate limits on POST /login and POST /users (app.ratelimit); false for load tests.
+    RATE_LIMIT_ENABLED: bool = True
+    RATE_LIMIT_LOGIN_PER_ADDRESS: RateSetting = Rate.parse("100/minute")
+    # Failed logins per email (successful ones give their token back).
+    RATE_LIMIT_LOGIN_PER_ACCOUNT: RateSetting = Rate.parse("10/minute")
+    RATE_LIMIT_REGISTER_PER_ADDRESS: RateSetting = Rate.parse("60/minute")
+    # Shared limits across workers and instances; unset: each process counts on its own.
+    REDIS_URL: str | None = None
+    RATE_LIMIT_REDIS_PREFIX: str = "posts-api:ratelimit:"
+    # `python -m app.serve`: proxies whose X-Forwarded-For / -Proto are believed (comma-separated
+    # addresses or networks, "*" for any). Anyone else could fake their address past the limits.
+    FORWARDED_ALLOW_IPS: str = "127.0.0.1"
 
     @field_validator("DATABASE_URL")
     @classmethod

@@ -28,6 +28,7 @@ _DESCRIPTIONS = {
     404: "Not found",
     409: "Conflict",
     413: "Request body over 1 MiB",
+    429: "Too many attempts (Retry-After, in seconds)",
     503: "Database unavailable (Retry-After)",
 }
 

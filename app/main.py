@@ -17,6 +17,7 @@ from app.errors import register_error_handlers
 from app.logs import configure_logging, logger
 from app.middleware import RequestContextMiddleware
 from app.migrate import SCHEMA_HEAD, schema_problem, upgrade_to_head
+from app.ratelimit import rate_limits_from
 from app.routers import auth, meta, posts, users, votes
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -37,7 +38,7 @@ async def _report_schema() -> None:
 
 
 @asynccontextmanager
-async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.ENVIRONMENT == "development":
         # Local convenience: `fastapi dev` on a fresh clone gets the latest schema.
         # Elsewhere migrations are their own step, never raced by several workers.
@@ -45,6 +46,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     else:
         await _report_schema()
     yield
+    await app.state.rate_limits.aclose()
     await engine.dispose()
 
 
@@ -78,6 +80,7 @@ def create_app() -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    app.state.rate_limits = rate_limits_from(settings)
     register_error_handlers(app)
     for module in (meta, auth, users, posts, votes):
         app.include_router(module.router)

@@ -2,31 +2,39 @@
 
 Checks the settings first, so that unsafe production settings stop the container with a
 clear message and a non-zero exit, instead of uvicorn restarting refused workers forever.
-Then serves on 0.0.0.0:$PORT with $WEB_CONCURRENCY workers, trusting the platform's proxy
-headers for client addresses. Migrations are not run here: see `python -m app.migrate`.
+Then serves on 0.0.0.0:$PORT with $WEB_CONCURRENCY workers, trusting proxy headers from
+FORWARDED_ALLOW_IPS only. Migrations are not run here: see `python -m app.migrate`.
 """
 
 import os
+from collections.abc import Mapping
+from typing import Any
 
 import uvicorn
 
 from app.config import settings
 
 
+def server_options(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    return {
+        "app": "app.main:app",
+        "host": "0.0.0.0",  # inside a container, behind the platform's proxy
+        "port": int(environ.get("PORT", "8000")),
+        "workers": int(environ.get("WEB_CONCURRENCY", "1")),
+        # The client address (rate limits, logs) and scheme come from X-Forwarded-For / -Proto
+        # only when the peer is in FORWARDED_ALLOW_IPS (default 127.0.0.1): trusting "*" on a
+        # server reachable directly would let anyone pick their address. The image sets "*"
+        # for Render and Railway, whose proxy is the only way in (README, "Rate limits").
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.FORWARDED_ALLOW_IPS,
+        "access_log": False,  # the app logs each request itself, with its request id
+        "timeout_graceful_shutdown": 20,
+    }
+
+
 def main() -> None:
     settings.refuse_unsafe_production()
-    uvicorn.run(
-        "app.main:app",
-        host="0.0.0.0",  # inside a container, behind the platform's proxy
-        port=int(os.environ.get("PORT", "8000")),
-        workers=int(os.environ.get("WEB_CONCURRENCY", "1")),
-        # Render and Railway put a proxy in front: take the client address and scheme
-        # from X-Forwarded-For / -Proto, from the addresses in FORWARDED_ALLOW_IPS.
-        proxy_headers=True,
-        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "*"),
-        access_log=False,  # the app logs each request itself, with its request id
-        timeout_graceful_shutdown=20,
-    )
+    uvicorn.run(**server_options())
 
 
 if __name__ == "__main__":

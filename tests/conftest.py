@@ -14,6 +14,7 @@ os.environ["DATABASE_URL"] = TEST_DB.url
 os.environ["ENVIRONMENT"] = "test"
 os.environ["SECRET_KEY"] = "test-secret-key-that-is-long-enough-for-hs256"
 os.environ["BCRYPT_ROUNDS"] = "4"  # real bcrypt, at its lowest cost, so the suite is quick
+os.environ["RATE_LIMIT_ENABLED"] = "false"  # many logins from one address; see test_rate_limits
 
 from collections.abc import AsyncIterator, Callable, Iterator  # noqa: E402
 from contextlib import asynccontextmanager  # noqa: E402

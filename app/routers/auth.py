@@ -6,6 +6,7 @@ from app.db import SessionDep
 from app.deps import CurrentUser
 from app.errors import Unauthorized, error_responses
 from app.models import LoginForm, Token
+from app.ratelimit import LoginLimits
 from app.security import create_access_token
 from app.services import users
 
@@ -14,13 +15,18 @@ router = APIRouter(tags=["auth"])
 
 @router.post(
     "/login",
-    responses=error_responses(401, 413, 503, _401="Incorrect email or password"),
+    responses=error_responses(401, 413, 429, 503, _401="Incorrect email or password"),
 )
-async def login(session: SessionDep, form: Annotated[LoginForm, Form()]) -> Token:
+async def login(
+    session: SessionDep, form: Annotated[LoginForm, Form()], limits: LoginLimits
+) -> Token:
     """OAuth2 password flow: `username` is the email."""
+    # Before bcrypt; while the account's bucket is empty, even the right password gets 429.
+    await limits.take_login_attempt(form.username)
     user = await users.authenticate(session, form.username, form.password)
     if user is None or user.id is None:
         raise Unauthorized("Incorrect email or password")
+    await limits.login_succeeded(form.username)  # only failures count
     return Token(access_token=create_access_token(user.id))
 
 

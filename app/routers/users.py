@@ -1,9 +1,10 @@
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, status
 
 from app.db import SessionDep
 from app.deps import CurrentUser, UserId
 from app.errors import error_responses
 from app.models import UserCreate, UserMe, UserPublic, UserUpdate
+from app.ratelimit import limit_registration
 from app.services import users
 
 router = APIRouter(prefix="/users", tags=["users"], responses=error_responses(503))
@@ -12,7 +13,8 @@ router = APIRouter(prefix="/users", tags=["users"], responses=error_responses(50
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(409, 413, _409="Email already registered"),
+    responses=error_responses(409, 413, 429, _409="Email already registered"),
+    dependencies=[Depends(limit_registration)],  # per address, before bcrypt
 )
 async def register(session: SessionDep, data: UserCreate) -> UserMe:
     return UserMe.model_validate(await users.register(session, data))
