@@ -1,0 +1,679 @@
+"""Database outages, against the real server and a throwaway PostgreSQL cluster.
+
+The cluster (tests/pg_cluster.py) is this module's own: initdb in a temporary folder, a free
+port on 127.0.0.1, never the shared server. The app runs as a real uvicorn process with small
+pool and timeout settings, and the tests talk to it over HTTP while they stop, restart and crash
+the database, lock its tables and kill its backends:
+
+- database stopped: /health stays 200, every database endpoint answers 503 JSON with
+  Retry-After within a bounded time; database back: requests succeed again, no app restart;
+- the app starts while the database is down, and recovers once it is up;
+- a locked table: the blocked queries end at the statement timeout (503), the requests queued
+  behind them on the pool get 503 at the pool timeout, /health does not notice;
+- a connection killed in the middle of POST /posts/batch (mid-INSERT or at COMMIT): 503, and
+  not one of the batch's posts exists;
+- steady mixed load across a fast and an immediate (crash) restart: no 5xx other than 503, and
+  every post confirmed with 201 exists afterwards.
+
+The measured timings go to test-artifacts/outage-timings.json (README, "When the database is
+down", has the figures). They run once, in the PostgreSQL run of the suite (the cluster is their
+own either way). Without PostgreSQL binaries they are skipped, except in CI, where they fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from app.config import Settings
+from tests.pg_cluster import PgCluster, free_port, missing_binaries
+
+pytestmark = pytest.mark.postgres_only
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TIMINGS_FILE = PROJECT_ROOT / "test-artifacts" / "outage-timings.json"
+DATABASE = "posts"
+PASSWORD = "outage-password"
+
+# Small values so that every outage resolves in seconds.
+TEST_DB_SETTINGS = {
+    "DB_POOL_SIZE": "3",
+    "DB_MAX_OVERFLOW": "0",
+    "DB_POOL_TIMEOUT": "1",
+    "DB_CONNECT_TIMEOUT": "2",
+    "DB_STATEMENT_TIMEOUT_MS": "1500",
+}
+DEFAULT_DB_SETTINGS = {name: str(Settings.model_fields[name].default) for name in TEST_DB_SETTINGS}
+# Generous: what the settings allow (pool wait, then a new connection, then the statements of
+# a request), plus room for a busy 2-core machine. No request may take longer, outage or not.
+TEST_BOUND_S = 10.0
+STARTUP_TIMEOUT_S = 30.0  # the app's start-up, or the database's crash recovery
+
+
+def _ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
+
+
+# -- the cluster -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[PgCluster]:
+    """The throwaway cluster, started once, with a migrated `posts` database."""
+    if problem := missing_binaries():
+        if _ci():
+            pytest.fail(f"{problem}; CI is set, so the outage tests may not be skipped")
+        pytest.skip(problem)
+    cluster = PgCluster.create()
+    try:
+        cluster.start()
+        cluster.create_database(DATABASE)
+        migrate = subprocess.run(
+            [sys.executable, "-m", "app.migrate"],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "DATABASE_URL": cluster.url(DATABASE), "ENVIRONMENT": "test"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture(autouse=True)
+def _cluster_running(cluster: PgCluster) -> None:
+    """Every test starts with the database up, whatever the previous one left behind."""
+    if not cluster.is_running():
+        cluster.start()
+
+
+@pytest.fixture(scope="session")
+def timings() -> Iterator[dict[str, Any]]:
+    """Measured outage timings (seconds), written to test-artifacts/ at the end."""
+    recorded: dict[str, Any] = {}
+    yield recorded
+    if recorded:
+        TIMINGS_FILE.parent.mkdir(exist_ok=True)
+        TIMINGS_FILE.write_text(json.dumps(recorded, indent=2, sort_keys=True) + "\n")
+
+
+# -- the app -----------------------------------------------------------------------------------
+
+
+@dataclass
+class AppServer:
+    """The app in its own uvicorn process on a free port."""
+
+    process: subprocess.Popen[bytes]
+    base_url: str
+    log_file: Path
+
+    @classmethod
+    def start(cls, cluster: PgCluster, log_dir: Path, db_settings: dict[str, str]) -> AppServer:
+        port = free_port()
+        env = {
+            **{key: value for key, value in os.environ.items() if not key.startswith("DB_")},
+            "DATABASE_URL": cluster.url(DATABASE),
+            "ENVIRONMENT": "test",
+            "SECRET_KEY": "outage-test-secret-key-0123456789abcdef",
+            "BCRYPT_ROUNDS": "4",
+            "RATE_LIMIT_ENABLED": "false",
+            "LOG_LEVEL": "WARNING",
+            **db_settings,
+        }
+        log_file = log_dir / f"app-{port}.log"
+        with log_file.open("wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
+                 "--port", str(port), "--no-access-log"],
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        return cls(process, f"http://127.0.0.1:{port}", log_file)
+
+    async def wait_until_up(self) -> float:
+        """Seconds until /health answers (it never touches the database)."""
+        started = time.monotonic()
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=1.0) as client:
+            while time.monotonic() - started < STARTUP_TIMEOUT_S:
+                if self.process.poll() is not None:
+                    pytest.fail(f"the app exited with {self.process.returncode}:\n{self.log()}")
+                try:
+                    if (await client.get("/health")).status_code == 200:
+                        return time.monotonic() - started
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.05)
+        pytest.fail(f"no answer on /health within {STARTUP_TIMEOUT_S} s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_file.read_text(errors="replace")
+
+    def unexpected_errors(self) -> list[str]:
+        """Log lines of errors that became (or would have become) a 500."""
+        return [
+            line
+            for line in self.log().splitlines()
+            if "unhandled error" in line or "Traceback" in line
+        ]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+@pytest.fixture
+async def start_app(cluster: PgCluster, tmp_path: Path) -> AsyncIterator[StartApp]:
+    """Start app processes for one test; all of them are stopped at its end."""
+    servers: list[AppServer] = []
+
+    async def start(db_settings: dict[str, str]) -> AppServer:
+        server = AppServer.start(cluster, tmp_path, db_settings)
+        servers.append(server)
+        await server.wait_until_up()
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in servers:
+            server.stop()
+
+
+StartApp = Callable[[dict[str, str]], Awaitable[AppServer]]
+
+
+@pytest.fixture(scope="module")
+async def app_server(
+    cluster: PgCluster, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[AppServer]:
+    """One app process with the test settings, shared by the tests that need no fresh one."""
+    server = AppServer.start(cluster, tmp_path_factory.mktemp("outage-app"), TEST_DB_SETTINGS)
+    try:
+        await server.wait_until_up()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def http(app_server: AppServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=app_server.base_url, timeout=60) as client:
+        yield client
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+POST = {"title": "during an outage", "content": "written while the database was away"}
+
+
+async def new_account(client: httpx.AsyncClient) -> dict[str, str]:
+    """Register and log in a new user; their Authorization header."""
+    email = f"outage-{uuid.uuid4().hex[:12]}@example.com"
+    created = await client.post("/users", json={"email": email, "password": PASSWORD})
+    assert created.status_code == 201, created.text
+    login = await client.post("/login", data={"username": email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+async def timed(
+    client: httpx.AsyncClient, method: str, url: str, **kwargs: Any
+) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    response = await client.request(method, url, **kwargs)
+    return response, time.monotonic() - started
+
+
+def assert_unavailable(response: httpx.Response) -> None:
+    """503 `{"detail": str}` with Retry-After: what a client sees while the database is away."""
+    assert response.status_code == 503, (
+        f"{response.request.url}: {response.status_code} {response.text}"
+    )
+    body = response.json()
+    assert set(body) == {"detail"} and isinstance(body["detail"], str), body
+    assert int(response.headers["retry-after"]) > 0
+
+
+def database_requests(headers: dict[str, str], post_id: int) -> dict[str, dict[str, Any]]:
+    """One request for every endpoint that needs the database, by "METHOD /path"."""
+    email = f"outage-{uuid.uuid4().hex[:12]}@example.com"
+    auth = {"headers": headers}
+    return {
+        "GET /health/db": {"method": "GET", "url": "/health/db"},
+        "POST /users": {
+            "method": "POST",
+            "url": "/users",
+            "json": {"email": email, "password": PASSWORD},
+        },
+        "POST /login": {
+            "method": "POST",
+            "url": "/login",
+            "data": {"username": email, "password": PASSWORD},
+        },
+        "GET /users/me": {"method": "GET", "url": "/users/me", **auth},
+        "PATCH /users/me": {"method": "PATCH", "url": "/users/me", "json": {"name": "x"}, **auth},
+        "GET /users/{id}": {"method": "GET", "url": "/users/1", **auth},
+        "POST /logout-all": {"method": "POST", "url": "/logout-all", **auth},
+        "GET /posts": {"method": "GET", "url": "/posts", **auth},
+        "GET /posts?search=": {
+            "method": "GET",
+            "url": "/posts",
+            "params": {"search": "out"},
+            **auth,
+        },
+        "GET /posts/{id}": {"method": "GET", "url": f"/posts/{post_id}", **auth},
+        "POST /posts": {"method": "POST", "url": "/posts", "json": POST, **auth},
+        "POST /posts/batch": {
+            "method": "POST",
+            "url": "/posts/batch",
+            "json": [POST, POST],
+            **auth,
+        },
+        "PUT /posts/{id}": {"method": "PUT", "url": f"/posts/{post_id}", "json": POST, **auth},
+        "PATCH /posts/{id}": {"method": "PATCH", "url": f"/posts/{post_id}", "json": POST, **auth},
+        "DELETE /posts/{id}": {"method": "DELETE", "url": f"/posts/{post_id}", **auth},
+        "POST /vote": {
+            "method": "POST",
+            "url": "/vote",
+            "json": {"post_id": post_id, "dir": 1},
+            **auth,
+        },
+        "DELETE /users/me": {"method": "DELETE", "url": "/users/me", **auth},
+    }
+
+
+async def count_posts(cluster: PgCluster, where: str, *params: Any) -> int:
+    async with await psycopg.AsyncConnection.connect(cluster.dsn(DATABASE), autocommit=True) as db:
+        row = await (
+            await db.execute(f"SELECT count(*) FROM posts WHERE {where}", params)
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def wait_for_database(cluster: PgCluster) -> float:
+    """Seconds until the cluster accepts connections again (after a crash: its recovery)."""
+    started = time.monotonic()
+    while True:
+        try:
+            await (await psycopg.AsyncConnection.connect(cluster.dsn(DATABASE))).close()
+            return time.monotonic() - started
+        except psycopg.OperationalError:
+            if time.monotonic() - started > STARTUP_TIMEOUT_S:
+                raise
+            await asyncio.sleep(0.05)
+
+
+def rounded(seconds: float) -> float:
+    return round(seconds, 3)
+
+
+# -- database stopped, database back ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "db_settings", [TEST_DB_SETTINGS, DEFAULT_DB_SETTINGS], ids=["test-settings", "defaults"]
+)
+async def test_database_stopped_then_back(
+    cluster: PgCluster, start_app: StartApp, timings: dict[str, Any], db_settings: dict[str, str]
+) -> None:
+    server = await start_app(db_settings)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
+        headers = await new_account(client)
+        created = await client.post("/posts", headers=headers, json=POST)
+        assert created.status_code == 201, created.text
+        post_id = created.json()["id"]  # the pool now holds connections the outage will break
+
+        await asyncio.to_thread(cluster.stop, "fast")
+        down: dict[str, float] = {}
+        for name, request in database_requests(headers, post_id).items():
+            response, down[name] = await timed(client, **request)
+            assert_unavailable(response)
+        health, health_seconds = await timed(client, "GET", "/health")
+        assert health.status_code == 200 and health.json() == {"status": "ok"}
+        assert max(down.values()) < TEST_BOUND_S, down
+
+        await asyncio.to_thread(cluster.start)
+        # No app restart, no retry: the first request after `pg_ctl start` succeeds (the pool
+        # pings its connections at checkout and replaces the broken ones).
+        first, first_seconds = await timed(client, "GET", "/posts", headers=headers)
+        assert first.status_code == 200, first.text
+        assert (await client.get("/health/db")).status_code == 200
+        assert (await client.get(f"/posts/{post_id}", headers=headers)).status_code == 200
+        assert (await client.post("/posts", headers=headers, json=POST)).status_code == 201
+
+    assert server.unexpected_errors() == []
+    which = "defaults" if db_settings is DEFAULT_DB_SETTINGS else "test settings"
+    timings[f"database stopped ({which})"] = {
+        "settings": db_settings,
+        "503 seconds, slowest endpoint": rounded(max(down.values())),
+        "503 seconds, GET /health/db": rounded(down["GET /health/db"]),
+        "503 seconds, GET /posts": rounded(down["GET /posts"]),
+        "GET /health seconds while down": rounded(health_seconds),
+        "first GET /posts after pg_ctl start, seconds (200)": rounded(first_seconds),
+    }
+
+
+async def test_app_starts_while_the_database_is_down(
+    cluster: PgCluster, start_app: StartApp, timings: dict[str, Any]
+) -> None:
+    await asyncio.to_thread(cluster.stop, "fast")
+    started = time.monotonic()
+    server = await start_app(TEST_DB_SETTINGS)
+    startup_seconds = time.monotonic() - started
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
+        assert (await client.get("/health")).status_code == 200
+        response, health_db_seconds = await timed(client, "GET", "/health/db")
+        assert_unavailable(response)
+        assert_unavailable(
+            await client.post("/users", json={"email": "a@example.com", "password": PASSWORD})
+        )
+
+        await asyncio.to_thread(cluster.start)
+        back, back_seconds = await timed(client, "GET", "/health/db")
+        assert back.status_code == 200, back.text
+        headers = await new_account(client)
+        assert (await client.post("/posts", headers=headers, json=POST)).status_code == 201
+
+    assert "database unreachable at start-up" in server.log()
+    assert server.unexpected_errors() == []
+    timings["app started while the database was down"] = {
+        "start-up seconds (until /health answers)": rounded(startup_seconds),
+        "503 seconds, GET /health/db": rounded(health_db_seconds),
+        "first GET /health/db after pg_ctl start, seconds (200)": rounded(back_seconds),
+    }
+
+
+# -- a locked table: statement timeout, then pool timeout --------------------------------------
+
+
+async def test_locked_table_ends_at_the_statement_timeout_and_the_pool_timeout(
+    cluster: PgCluster, app_server: AppServer, http: httpx.AsyncClient, timings: dict[str, Any]
+) -> None:
+    headers = await new_account(http)
+    assert (await http.get("/posts", headers=headers)).status_code == 200
+    pool_size = int(TEST_DB_SETTINGS["DB_POOL_SIZE"])
+    async with await psycopg.AsyncConnection.connect(cluster.dsn(DATABASE)) as locker:
+        # Another client holds the table: every read of posts waits for the lock.
+        await locker.execute("LOCK TABLE posts IN ACCESS EXCLUSIVE MODE")
+        readers = [
+            asyncio.create_task(timed(http, "GET", "/posts", headers=headers))
+            for _ in range(pool_size + 3)
+        ]
+        await asyncio.sleep(0.3)  # the pool is taken by now, the rest of the readers queue
+        health, health_seconds = await timed(http, "GET", "/health")
+        health_db, health_db_seconds = await timed(http, "GET", "/health/db")
+        results = await asyncio.gather(*readers)
+        await locker.rollback()
+
+    assert health.status_code == 200
+    assert_unavailable(health_db)
+    for response, seconds in results:
+        assert_unavailable(response)
+        assert seconds < TEST_BOUND_S
+    # The blocked statements were cancelled by the server, not left waiting behind the lock.
+    assert "canceling statement due to statement timeout" in cluster.log_file.read_text()
+    waiting = [
+        b for b in await asyncio.to_thread(cluster.backends, DATABASE) if b.wait_event == "relation"
+    ]
+    assert waiting == []
+    # Lock gone: the same requests succeed again.
+    assert (await http.get("/posts", headers=headers)).status_code == 200
+    assert app_server.unexpected_errors() == []
+
+    seconds = sorted(rounded(seconds) for _, seconds in results)
+    timings["table locked by another connection"] = {
+        "settings": TEST_DB_SETTINGS,
+        "concurrent GET /posts": len(results),
+        "503 seconds, each GET /posts (sorted)": seconds,
+        "503 seconds, GET /health/db queued on the pool": rounded(health_db_seconds),
+        "GET /health seconds meanwhile": rounded(health_seconds),
+    }
+
+
+# -- a connection killed in the middle of POST /posts/batch ------------------------------------
+
+STALL_KEYS = {"mid-insert": 4201, "at-commit": 4202}
+
+
+@pytest.fixture(scope="module")
+def stall_triggers(cluster: PgCluster) -> Iterator[None]:
+    """Triggers that make an INSERT of posts wait on an advisory lock the test holds: on the
+    row titled `stall mid-insert` (the rows before it already inserted), or at COMMIT (a
+    deferred trigger: every row inserted) for `stall at commit`. Other posts pass through."""
+    with cluster.connect(DATABASE) as db:
+        db.execute(
+            """
+            CREATE FUNCTION outage_stall() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN PERFORM pg_advisory_xact_lock(TG_ARGV[0]::bigint); RETURN NEW; END $$;
+            CREATE TRIGGER outage_stall_mid_insert BEFORE INSERT ON posts FOR EACH ROW
+                WHEN (NEW.title = 'stall mid-insert') EXECUTE FUNCTION outage_stall('4201');
+            CREATE CONSTRAINT TRIGGER outage_stall_at_commit AFTER INSERT ON posts
+                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+                WHEN (NEW.title = 'stall at-commit') EXECUTE FUNCTION outage_stall('4202');
+            """
+        )
+    try:
+        yield
+    finally:
+        if cluster.is_running():
+            with cluster.connect(DATABASE) as db:
+                db.execute("DROP FUNCTION outage_stall() CASCADE")
+
+
+async def stalled_backend(cluster: PgCluster) -> int:
+    """The pid of the app's backend waiting on the advisory lock (before the statement
+    timeout cancels the wait)."""
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        for backend in await asyncio.to_thread(cluster.backends, DATABASE):
+            if backend.wait_event == "advisory":
+                return backend.pid
+        await asyncio.sleep(0.02)
+    pytest.fail("the batch never reached the stalling trigger")
+
+
+@pytest.mark.parametrize("kill", ["pg_terminate_backend", "SIGKILL"])
+@pytest.mark.parametrize("stall", ["mid-insert", "at-commit"])
+async def test_connection_killed_mid_batch_leaves_nothing(
+    cluster: PgCluster,
+    app_server: AppServer,
+    http: httpx.AsyncClient,
+    stall_triggers: None,
+    timings: dict[str, Any],
+    stall: str,
+    kill: str,
+) -> None:
+    headers = await new_account(http)
+    tag = f"batch-{uuid.uuid4().hex}"
+    items = [{"title": f"item {i}", "content": tag} for i in range(5)]
+    items[2]["title"] = f"stall {stall}"
+
+    locker = await psycopg.AsyncConnection.connect(cluster.dsn(DATABASE), autocommit=True)
+    try:
+        await locker.execute("SELECT pg_advisory_lock(%s)", (STALL_KEYS[stall],))
+        batch = asyncio.create_task(
+            timed(http, "POST", "/posts/batch", headers=headers, json=items)
+        )
+        pid = await stalled_backend(cluster)
+        if kill == "SIGKILL":
+            cluster.kill_backend(pid)  # the server restarts every backend (crash recovery)
+        else:
+            assert await asyncio.to_thread(cluster.terminate_backend, pid)
+        response, seconds = await batch
+    finally:
+        await locker.close()
+
+    assert_unavailable(response)
+    recovery_seconds = await wait_for_database(cluster)
+    assert await count_posts(cluster, "content = %s", tag) == 0  # nothing of the batch
+
+    # The pool replaced the killed connection: the same batch, without the stall, goes through.
+    items[2]["title"] = "item 2"
+    retried = await http.post("/posts/batch", headers=headers, json=items)
+    assert retried.status_code == 201, retried.text
+    assert await count_posts(cluster, "content = %s", tag) == len(items)
+    assert app_server.unexpected_errors() == []
+    timings[f"batch killed {stall} by {kill}"] = {
+        "503 seconds after the request": rounded(seconds),
+        "database accepting connections again, seconds": rounded(recovery_seconds),
+    }
+
+
+# -- steady mixed load, with restarts in the middle --------------------------------------------
+
+LOAD_WORKERS = 6
+BATCH_SIZE = 3
+ALLOWED = {200, 201, 409, 503}  # 409: a vote for a post the worker already voted for
+
+
+@dataclass
+class LoadRecord:
+    confirmed: set[int] = field(default_factory=set)  # ids of posts answered with 201
+    unconfirmed_batches: list[str] = field(default_factory=list)  # tags of batches not 201
+    statuses: Counter[int] = field(default_factory=Counter)
+    unexpected: list[str] = field(default_factory=list)
+    slowest: float = 0.0
+    events: list[tuple[float, int]] = field(default_factory=list)  # (time, status)
+
+
+async def load_worker(
+    client: httpx.AsyncClient, headers: dict[str, str], record: LoadRecord, stop: asyncio.Event
+) -> None:
+    rng = random.Random()
+    for n in itertools.count():
+        if stop.is_set():
+            return
+        operation = n % 4
+        tag = f"load-{uuid.uuid4().hex}"
+        try:
+            if operation == 0:
+                response, seconds = await timed(
+                    client,
+                    "POST",
+                    "/posts",
+                    headers=headers,
+                    json={"title": "load", "content": tag},
+                )
+            elif operation == 1:
+                items = [{"title": f"load {i}", "content": tag} for i in range(BATCH_SIZE)]
+                response, seconds = await timed(
+                    client, "POST", "/posts/batch", headers=headers, json=items
+                )
+            elif operation == 2:
+                response, seconds = await timed(
+                    client, "GET", "/posts", headers=headers, params={"limit": 20}
+                )
+            else:
+                post_id = rng.choice(sorted(record.confirmed)) if record.confirmed else 1
+                response, seconds = await timed(
+                    client, "POST", "/vote", headers=headers, json={"post_id": post_id, "dir": 1}
+                )
+        except httpx.TransportError as error:  # the app itself must never drop a request
+            record.unexpected.append(f"operation {operation}: {error!r}")
+            continue
+        record.statuses[response.status_code] += 1
+        record.events.append((time.monotonic(), response.status_code))
+        record.slowest = max(record.slowest, seconds)
+        if response.status_code not in ALLOWED:
+            record.unexpected.append(
+                f"operation {operation}: {response.status_code} {response.text}"
+            )
+        elif response.status_code == 503:
+            assert_unavailable(response)
+        if operation in (0, 1) and response.status_code == 201:
+            body = response.json()
+            record.confirmed.update(post["id"] for post in (body if operation == 1 else [body]))
+        elif operation == 1:
+            record.unconfirmed_batches.append(tag)
+        await asyncio.sleep(0.005)
+
+
+async def test_steady_load_across_restarts_loses_no_confirmed_post(
+    cluster: PgCluster, app_server: AppServer, http: httpx.AsyncClient, timings: dict[str, Any]
+) -> None:
+    accounts = [await new_account(http) for _ in range(LOAD_WORKERS)]
+    record = LoadRecord()
+    stop = asyncio.Event()
+    restarts: list[tuple[str, float, float]] = []  # (mode, began, returned)
+
+    async def disrupt() -> None:
+        for mode in ("fast", "immediate"):
+            await asyncio.sleep(3)
+            began = time.monotonic()
+            await asyncio.to_thread(cluster.restart, mode)
+            restarts.append((mode, began, time.monotonic()))
+        await asyncio.sleep(3)
+        stop.set()
+
+    started = time.monotonic()
+    await asyncio.gather(
+        disrupt(), *(load_worker(http, headers, record, stop) for headers in accounts)
+    )
+    duration = time.monotonic() - started
+
+    assert record.unexpected == []
+    assert record.slowest < TEST_BOUND_S
+    # Every post a client saw confirmed is there, read straight from the database.
+    ids = sorted(record.confirmed)
+    assert await count_posts(cluster, "id = ANY(%s)", ids) == len(ids)
+    # A batch that was not confirmed is all there or not at all, never in part.
+    for tag in record.unconfirmed_batches:
+        assert await count_posts(cluster, "content = %s", tag) in (0, BATCH_SIZE), tag
+    # And the load went on after the last restart.
+    last_returned = restarts[-1][2]
+    assert any(t > last_returned and status in (200, 201) for t, status in record.events)
+    assert app_server.unexpected_errors() == []
+
+    recovery = {}
+    for mode, began, returned in restarts:
+        errors = [t for t, status in record.events if status == 503 and t >= began - 1]
+        first_ok = min(
+            (t for t, status in record.events if t > returned and status in (200, 201)),
+            default=None,
+        )
+        recovery[f"restart -m {mode}"] = {
+            "pg_ctl restart seconds": rounded(returned - began),
+            "first success after pg_ctl returned, seconds": rounded(first_ok - returned)
+            if first_ok
+            else None,
+            "503 answers around it": len([t for t in errors if t <= (first_ok or t)]),
+        }
+    timings["steady load with restarts"] = {
+        "settings": TEST_DB_SETTINGS,
+        "workers": LOAD_WORKERS,
+        "seconds": rounded(duration),
+        "statuses": dict(record.statuses),
+        "confirmed posts": len(ids),
+        "unconfirmed batches": len(record.unconfirmed_batches),
+        "slowest request seconds": rounded(record.slowest),
+        **recovery,
+    }
