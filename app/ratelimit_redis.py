@@ -68,14 +68,14 @@ class RedisBuckets:
         self._warned_at = -WARN_EVERY
 
     @classmethod
-    def from_url(cls, url: str, prefix: str) -> "RedisBuckets":
+    def from_url(cls, url: str, prefix: str, cool_down: float = COOL_DOWN) -> "RedisBuckets":
         client = Redis.from_url(
             url,
             socket_timeout=SOCKET_TIMEOUT,
             socket_connect_timeout=SOCKET_TIMEOUT,
             retry=Retry(NoBackoff(), 0),  # the default retries with backoff would take seconds
         )
-        return cls(client, prefix)
+        return cls(client, prefix, cool_down)
 
     @property
     def redis_in_use(self) -> bool:
