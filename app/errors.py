@@ -3,15 +3,20 @@
 import json
 import logging
 import math
+import re
+from functools import cache
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
 logger = logging.getLogger("app.errors")
 
@@ -23,6 +28,7 @@ class ErrorMessage(BaseModel):
 
 
 _DESCRIPTIONS = {
+    400: "Body that cannot be parsed (not UTF-8, broken multipart)",
     401: "Missing, malformed, expired or revoked token (WWW-Authenticate: Bearer)",
     403: "Not the owner of the post",
     404: "Not found",
@@ -114,6 +120,39 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return EchoSafeJSONResponse({"detail": jsonable_encoder(exc.errors())}, 422)
 
 
+_HTTP_METHODS = frozenset({"get", "head", "post", "put", "patch", "delete", "options", "trace"})
+
+
+@cache
+def _path_pattern(template: str) -> re.Pattern[str]:
+    """`/posts/{post_id}` -> a pattern for `/posts/<one segment>`."""
+    return re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)))
+
+
+def _allowed_methods(request: Request) -> str | None:
+    """The methods the OpenAPI document lists for this path, for the 405's `Allow` header.
+
+    Starlette names only the methods of the first route that matches the path, while this API
+    declares each method separately (GET, PATCH and DELETE /users/me are three routes). The
+    most literal template wins: `/posts/batch` is not `/posts/{post_id}`."""
+    paths: dict[str, dict[str, Any]] = request.app.openapi()["paths"]
+    path = request.scope["path"]
+    templates = [template for template in paths if _path_pattern(template).fullmatch(path)]
+    if not templates:
+        return None  # a route outside the OpenAPI document (the docs): Starlette's answer
+    template = min(templates, key=lambda template: template.count("{"))
+    return ", ".join(method.upper() for method in paths[template] if method in _HTTP_METHODS)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        allowed = _allowed_methods(request)
+        if allowed:
+            exc = HTTPException(405, exc.detail, headers={"Allow": allowed})
+    return await http_exception_handler(request, exc)
+
+
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
     return await _service_error(request, ServiceUnavailable())
@@ -127,6 +166,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     for db_error in (OperationalError, InterfaceError, PoolTimeoutError):
         app.add_exception_handler(db_error, _database_unavailable)

@@ -5,11 +5,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
+    ConfigDict,
     EmailStr,
     StringConstraints,
     ValidationInfo,
     field_validator,
 )
+from pydantic import Field as PydanticField
 from sqlalchemy import Index, func
 from sqlmodel import Field, SQLModel
 
@@ -47,6 +50,13 @@ def _not_blank(value: str) -> str:
     return value
 
 
+# The same rule for the OpenAPI document: some character that str.strip() keeps (the
+# characters for which str.isspace() is true, spelled out: regex engines disagree on `\s`).
+NOT_BLANK_PATTERN = (
+    r"[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
+
+
 def _password_fits_bcrypt(value: str) -> str:
     if len(value.encode("utf-8")) > MAX_PASSWORD_BYTES:
         raise ValueError(f"must be at most {MAX_PASSWORD_BYTES} bytes in UTF-8")
@@ -55,9 +65,33 @@ def _password_fits_bcrypt(value: str) -> str:
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Name = Annotated[str, Field(min_length=1, max_length=50)]
-Title = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
+Title = Annotated[
+    str,
+    Field(min_length=1, max_length=200),
+    PydanticField(json_schema_extra={"pattern": NOT_BLANK_PATTERN}),
+    AfterValidator(_not_blank),
+]
 Content = Annotated[str, Field(min_length=1, max_length=10_000)]
-Password = Annotated[str, Field(min_length=8), AfterValidator(_password_fits_bcrypt)]
+# At most 72 bytes in UTF-8, so at most 72 characters; `format: password` (what Swagger masks)
+# also tells the fuzzer's strategy to respect the byte limit, which JSON Schema cannot express.
+Password = Annotated[
+    str,
+    Field(min_length=8, max_length=MAX_PASSWORD_BYTES),
+    PydanticField(
+        json_schema_extra={"format": "password"},
+        description=f"8 characters to {MAX_PASSWORD_BYTES} bytes in UTF-8",
+    ),
+    AfterValidator(_password_fits_bcrypt),
+]
+# JSON booleans only: lax mode would take 0, 1, "yes" or "off" for a boolean.
+StrictBool = Annotated[bool, PydanticField(strict=True)]
+
+
+def _json_integer(value: Any) -> Any:
+    """Lax mode would take "5" and true as integers; 5.0 is one (JSON Schema says so)."""
+    if isinstance(value, str | bool):
+        raise ValueError("must be an integer")
+    return value
 
 
 class APIModel(SQLModel):
@@ -67,6 +101,20 @@ class APIModel(SQLModel):
     @classmethod
     def _storable_text(cls, value: Any) -> Any:
         return ensure_storable(value) if isinstance(value, str) else value
+
+
+def _without_null(schema: dict[str, Any]) -> None:
+    """The OpenAPI side of `_refuse_null`: the field may be left out, but is never null."""
+    branches = [branch for branch in schema.pop("anyOf", []) if branch.get("type") != "null"]
+    schema.pop("default", None)
+    if len(branches) == 1:
+        schema.update(branches[0])
+    elif branches:
+        schema["anyOf"] = branches
+
+
+# For `X | None = None` fields of PATCH bodies whose null is refused.
+NotNull = PydanticField(json_schema_extra=_without_null)
 
 
 def _refuse_null(value: Any) -> Any:
@@ -109,9 +157,23 @@ class UserCreate(UserBase):
 
 
 class UserUpdate(APIModel):
+    # The OpenAPI document says what the validators enforce: email and password may be left
+    # out but not null, and changing either needs a (non-empty) current_password.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "dependentSchemas": {
+                field: {
+                    "required": ["current_password"],
+                    "properties": {"current_password": {"type": "string", "minLength": 1}},
+                }
+                for field in ("email", "password")
+            }
+        }
+    )
+
     name: Name | None = None
-    email: EmailStr | None = None
-    password: Password | None = None
+    email: Annotated[EmailStr | None, NotNull] = None
+    password: Annotated[Password | None, NotNull] = None
     # Declared last: its check reads the fields validated before it.
     current_password: str | None = Field(
         default=None, max_length=1024, schema_extra={"validate_default": True}
@@ -143,7 +205,7 @@ class UserMe(UserPublic):
 class PostBase(APIModel):
     title: Title
     content: Content
-    published: bool = True
+    published: StrictBool = True
 
 
 class Post(PostBase, table=True):
@@ -173,9 +235,9 @@ class PostCreate(PostBase):
 
 
 class PostUpdate(APIModel):
-    title: Title | None = None
-    content: Content | None = None
-    published: bool | None = None
+    title: Annotated[Title | None, NotNull] = None
+    content: Annotated[Content | None, NotNull] = None
+    published: Annotated[StrictBool | None, NotNull] = None
 
     _no_nulls = field_validator("title", "content", "published", mode="before")(_refuse_null)
 
@@ -203,7 +265,7 @@ class Vote(APIModel, table=True):
 
 
 class VoteCreate(APIModel):
-    post_id: Id
+    post_id: Annotated[Id, BeforeValidator(_json_integer)]
     dir: Literal[0, 1] = Field(description="1 adds the caller's vote, 0 takes it back")
 
     @field_validator("dir", mode="before")

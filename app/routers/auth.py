@@ -15,7 +15,7 @@ router = APIRouter(tags=["auth"])
 
 @router.post(
     "/login",
-    responses=error_responses(401, 413, 429, 503, _401="Incorrect email or password"),
+    responses=error_responses(400, 401, 413, 429, 503, _401="Incorrect email or password"),
 )
 async def login(
     session: SessionDep, form: Annotated[LoginForm, Form()], limits: LoginLimits

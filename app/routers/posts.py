@@ -1,6 +1,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Body, status
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from app.db import SessionDep
 from app.deps import CurrentUser, Limit, OwnedPost, PostId, Search, Skip
@@ -10,9 +11,19 @@ from app.services import posts
 
 router = APIRouter(prefix="/posts", tags=["posts"], responses=error_responses(401, 503))
 
+class PostSegment(StringConvertor):
+    """Any path segment but `batch`: PUT /posts/batch is a method /posts/batch does not have
+    (405), not an update of a post whose id does not parse (422)."""
+
+    regex = "(?!batch$)[^/]+"
+
+
+register_url_convertor("post_segment", PostSegment())
+POST_PATH = "/{post_id:post_segment}"  # documented as /posts/{post_id}
+
 NOT_FOUND = error_responses(404, _404="Post not found (or another user's draft)")
 OWNER_ONLY = {**NOT_FOUND, **error_responses(403)}
-WITH_BODY = error_responses(413)
+WITH_BODY = error_responses(400, 413)
 
 
 @router.get("")
@@ -43,25 +54,25 @@ async def create_posts(
     return await posts.create_posts(session, user, items)
 
 
-@router.get("/{post_id}", responses=NOT_FOUND)
+@router.get(POST_PATH, responses=NOT_FOUND)
 async def read_post(session: SessionDep, user: CurrentUser, post_id: PostId) -> PostPublic:
     assert user.id is not None
     return await posts.get_post(session, user.id, post_id)
 
 
-@router.put("/{post_id}", responses={**OWNER_ONLY, **WITH_BODY})
+@router.put(POST_PATH, responses={**OWNER_ONLY, **WITH_BODY})
 async def replace_post(session: SessionDep, post: OwnedPost, data: PostCreate) -> PostPublic:
     """Full replace: `published` left out means true."""
     return await posts.replace_post(session, post, data)
 
 
-@router.patch("/{post_id}", responses={**OWNER_ONLY, **WITH_BODY})
+@router.patch(POST_PATH, responses={**OWNER_ONLY, **WITH_BODY})
 async def patch_post(session: SessionDep, post: OwnedPost, data: PostUpdate) -> PostPublic:
     """Partial update: fields left out keep their values."""
     return await posts.patch_post(session, post, data)
 
 
-@router.delete("/{post_id}", status_code=status.HTTP_204_NO_CONTENT, responses=OWNER_ONLY)
+@router.delete(POST_PATH, status_code=status.HTTP_204_NO_CONTENT, responses=OWNER_ONLY)
 async def delete_post(session: SessionDep, post: OwnedPost) -> None:
     """Delete the post, with its votes."""
     await posts.delete_post(session, post)

@@ -13,7 +13,7 @@ router = APIRouter(prefix="/users", tags=["users"], responses=error_responses(50
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(409, 413, 429, _409="Email already registered"),
+    responses=error_responses(400, 409, 413, 429, _409="Email already registered"),
     dependencies=[Depends(limit_registration)],  # per address, before bcrypt
 )
 async def register(session: SessionDep, data: UserCreate) -> UserMe:
@@ -28,7 +28,7 @@ async def read_me(user: CurrentUser) -> UserMe:
 @router.patch(
     "/me",
     responses=error_responses(
-        401, 403, 409, 413, _403="Wrong current password", _409="Email already registered"
+        400, 401, 403, 409, 413, _403="Wrong current password", _409="Email already registered"
     ),
 )
 async def update_me(session: SessionDep, user: CurrentUser, data: UserUpdate) -> UserMe:

@@ -15,6 +15,7 @@ router = APIRouter(prefix="/vote", tags=["votes"])
     responses={
         200: {"model": Message, "description": "Vote deleted (dir 0)"},
         **error_responses(
+            400,
             401,
             404,
             409,

@@ -1,0 +1,233 @@
+"""Schema-driven fuzzing: schemathesis generates requests from the app's OpenAPI document and
+runs every one of its checks on each response (no 5xx, declared statuses, bodies and headers
+that match the schema, schema-valid data accepted, invalid data rejected, auth enforced, ...).
+
+The app runs as under `committing_client`: a session per request and real commits on this
+run's database, as a logged-in user. Two users' posts (one of them a draft of the other user)
+and votes are seeded before each operation, and valid ids are steered towards them, so that
+200/403/404/409 paths are reached and not only "no such post". Fixed seed, bounded examples.
+"""
+
+import asyncio
+import io
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import requests
+import requests.adapters
+import schemathesis
+import urllib3
+from email_validator import EmailNotValidError, validate_email
+from httpx import AsyncClient
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+from app.main import app
+from app.models import MAX_ID, MAX_PASSWORD_BYTES
+from tests.factories import create_post, new_account, vote
+
+SEED = 20261122
+MAX_EXAMPLES = 40  # per operation, in the fuzzing phase (the coverage phase adds its own)
+BASE_URL = "http://test"  # as in conftest
+
+
+class RunOnSuiteLoop(requests.adapters.HTTPAdapter):
+    """Requests (schemathesis's, and its checks' probes) answered by the app on the suite's
+    own event loop: the app runs exactly as under `committing_client` (its engine and pools,
+    a session per request, real commits). The test is synchronous, so that loop is idle."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, client: AsyncClient) -> None:
+        super().__init__()
+        self.loop = loop
+        self.client = client
+        self.requests = 0
+
+    def send(self, request: requests.PreparedRequest, *_: Any, **__: Any) -> requests.Response:
+        self.requests += 1
+        body = request.body
+        if body is not None and not isinstance(body, str | bytes):
+            body = b"".join(chunk.encode() if isinstance(chunk, str) else chunk for chunk in body)
+        answer = self.loop.run_until_complete(
+            self.client.request(
+                str(request.method), str(request.url), headers=request.headers, content=body
+            )
+        )
+        raw = urllib3.HTTPResponse(
+            body=io.BytesIO(answer.content),
+            headers=urllib3.HTTPHeaderDict(answer.headers.multi_items()),
+            status=answer.status_code,
+            reason=answer.reason_phrase,
+            version=11,
+            preload_content=False,
+        )
+        return self.build_response(request, raw)
+
+
+def _accepted_email(address: str) -> bool:
+    try:
+        validate_email(address, check_deliverability=False)  # what pydantic's EmailStr runs
+    except EmailNotValidError:
+        return False
+    return True
+
+
+# JSON Schema's `format: email` allows addresses that email-validator refuses by design
+# (special-use domains such as `.test`, ...): positive cases draw addresses the API accepts.
+schemathesis.openapi.format("email", st.emails().filter(_accepted_email))
+# Passwords are limited in UTF-8 bytes (bcrypt), which JSON Schema cannot say.
+schemathesis.openapi.format(
+    "password",
+    st.text(min_size=8, max_size=MAX_PASSWORD_BYTES).filter(
+        lambda value: len(value.encode("utf-8", "surrogatepass")) <= MAX_PASSWORD_BYTES
+    ),
+)
+
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": SEED,
+        "base-url": BASE_URL,
+        "generation": {
+            "max-examples": MAX_EXAMPLES,
+            # The contract refuses NUL characters and lone surrogates anywhere (422, tested in
+            # test_hardening.py): they are not "valid data" here, whatever the schema's types say.
+            "allow-x00": False,
+            "codec": "utf-8",
+        },
+        "phases": {"stateful": {"enabled": False}},
+    }
+)
+schema = schemathesis.openapi.from_dict(app.openapi(), config=CONFIG)
+
+
+@dataclass
+class World:
+    """What the fuzzer's valid ids are steered towards, and what it did."""
+
+    headers: dict[str, str] = field(default_factory=dict)  # the fuzz user's bearer token
+    post_ids: list[int] = field(default_factory=list)
+    user_ids: list[int] = field(default_factory=list)
+    calls: Counter[str] = field(default_factory=Counter)  # generated cases per operation
+    statuses: dict[str, Counter[int]] = field(default_factory=dict)  # and their answers
+    requests: int = 0  # every request, the checks' probes included
+
+
+WORLD = World()
+
+
+def _steer(value: Any, pool: list[int]) -> Any:
+    """A valid id becomes a seeded one three times out of four (deterministic in the drawn
+    value, so that shrinking and the seed keep working); invalid ids stay as drawn. Integral
+    floats (JSON bodies get 5.0 for an integer) stay floats."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not pool:
+        return value
+    if isinstance(value, float) and not value.is_integer():
+        return value
+    drawn = int(value)
+    if not 1 <= drawn <= MAX_ID or drawn % 4 == 0:
+        return value
+    return type(value)(pool[drawn % len(pool)])
+
+
+@schema.hook
+def map_path_parameters(context: schemathesis.HookContext, path_parameters: Any) -> Any:
+    if isinstance(path_parameters, dict):
+        if "post_id" in path_parameters:
+            path_parameters["post_id"] = _steer(path_parameters["post_id"], WORLD.post_ids)
+        if "user_id" in path_parameters:
+            path_parameters["user_id"] = _steer(path_parameters["user_id"], WORLD.user_ids)
+    return path_parameters
+
+
+@schema.hook
+def map_body(context: schemathesis.HookContext, body: Any) -> Any:
+    on_votes = context.operation is not None and context.operation.path == "/vote"
+    if on_votes and isinstance(body, dict) and "post_id" in body:
+        body["post_id"] = _steer(body["post_id"], WORLD.post_ids)
+    return body
+
+
+@schema.hook
+def after_call(context: schemathesis.HookContext, case: schemathesis.Case, response: Any) -> None:
+    WORLD.calls[case.operation.label] += 1
+    WORLD.statuses.setdefault(case.operation.label, Counter())[response.status_code] += 1
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The figures, in the test log: operations, cases, requests, statuses reached, time."""
+    started = time.perf_counter()
+    yield
+    plugins = request.config.pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if reporter is None or capture is None or not WORLD.calls:
+        return
+    lines = [
+        f"fuzz: {len(WORLD.calls)} operations, {WORLD.calls.total()} generated cases"
+        f" ({min(WORLD.calls.values())} to {max(WORLD.calls.values())} per operation),"
+        f" {WORLD.requests} requests with the checks' probes, {time.perf_counter() - started:.1f} s"
+    ]
+    for label, statuses in WORLD.statuses.items():
+        answers = ", ".join(f"{status}: {count}" for status, count in sorted(statuses.items()))
+        lines.append(f"  {label}: {answers}")
+    with capture.global_and_fixture_disabled():
+        reporter.write_line("")
+        for line in lines:
+            reporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+async def suite_loop() -> asyncio.AbstractEventLoop:
+    return asyncio.get_running_loop()
+
+
+@pytest.fixture
+async def world(committing_client: AsyncClient) -> World:
+    """Two users, their posts (a draft each) and votes, committed; emptied after each operation."""
+    me = await new_account(committing_client)
+    other = await new_account(committing_client)
+    mine = [await create_post(committing_client, me["headers"]) for _ in range(3)]
+    my_draft = await create_post(committing_client, me["headers"], published=False)
+    theirs = await create_post(committing_client, other["headers"])
+    their_draft = await create_post(committing_client, other["headers"], published=False)
+    await vote(committing_client, me["headers"], theirs["id"])
+    await vote(committing_client, other["headers"], mine[0]["id"])
+    posts = [*mine, my_draft, theirs, their_draft]
+    WORLD.headers = me["headers"]
+    WORLD.post_ids = [post["id"] for post in posts]
+    WORLD.user_ids = [me["id"], other["id"]]
+    return WORLD
+
+
+@pytest.fixture
+def fuzz_session(
+    suite_loop: asyncio.AbstractEventLoop, committing_client: AsyncClient
+) -> Iterator[requests.Session]:
+    adapter = RunOnSuiteLoop(suite_loop, committing_client)
+    with requests.Session() as session:
+        session.mount(BASE_URL, adapter)
+        yield session
+    WORLD.requests += adapter.requests
+
+
+# Operations that end the caller's session or account: each case gets an account of its own.
+_SESSION_ENDING = {"DELETE /users/me", "POST /logout-all"}
+
+
+@schema.parametrize()
+# `world` is seeded once per operation, on purpose: its examples share it.
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_api(
+    case: schemathesis.Case,
+    world: World,
+    fuzz_session: requests.Session,
+    suite_loop: asyncio.AbstractEventLoop,
+    committing_client: AsyncClient,
+) -> None:
+    headers = world.headers
+    if case.operation.label in _SESSION_ENDING:
+        headers = suite_loop.run_until_complete(new_account(committing_client))["headers"]
+    case.call_and_validate(session=fuzz_session, headers=headers)
