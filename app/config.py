@@ -85,6 +85,15 @@ class Settings(BaseSettings):
     # addresses or networks, "*" for any). Anyone else could fake their address past the limits.
     FORWARDED_ALLOW_IPS: str = "127.0.0.1"
 
+    # Slow and greedy clients (README): `python -m app.serve`'s bounds, per worker process.
+    # Open connections (idle keep-alives included) past which uvicorn answers 503.
+    LIMIT_CONCURRENCY: int = Field(default=1000, ge=1)
+    BACKLOG: int = Field(default=2048, ge=1, description="connections queued before accept")
+    TIMEOUT_KEEP_ALIVE: int = Field(default=5, ge=1, description="idle seconds between requests")
+    # Seconds to send the request line and headers (408), and the whole body (408).
+    REQUEST_HEADER_TIMEOUT: float = Field(default=10, gt=0)
+    REQUEST_BODY_TIMEOUT: float = Field(default=30, gt=0)
+
     @field_validator("DATABASE_URL")
     @classmethod
     def _async_driver(cls, value: str) -> str:

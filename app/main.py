@@ -18,6 +18,7 @@ from app.logs import configure_logging, logger
 from app.middleware import RequestContextMiddleware
 from app.migrate import SCHEMA_HEAD, schema_problem, upgrade_to_head
 from app.ratelimit import rate_limits_from
+from app.request_limits import RequestLimits
 from app.routers import auth, meta, posts, users, votes
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -55,6 +56,7 @@ class PostsAPI(FastAPI):
         # Outermost, so that nothing (not even FastAPI's own limiter) answers in plain text.
         stack = super().build_middleware_stack()
         stack = RejectDeclaredOversizedBodies(stack, max_body_size=MAX_BODY_BYTES)
+        stack = RequestLimits(stack, body_timeout=settings.REQUEST_BODY_TIMEOUT)
         return RequestContextMiddleware(stack)
 
 

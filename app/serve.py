@@ -29,6 +29,13 @@ def server_options(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "forwarded_allow_ips": settings.FORWARDED_ALLOW_IPS,
         "access_log": False,  # the app logs each request itself, with its request id
         "timeout_graceful_shutdown": 20,
+        # Slow and greedy clients (README): httptools with a deadline and a size cap on request
+        # heads (app.http_protocol); bodies and exact size limits are app.request_limits'.
+        "http": "app.http_protocol:BoundedHttpToolsProtocol",
+        "ws": "none",  # no WebSocket routes: upgrade requests stay plain HTTP
+        "limit_concurrency": settings.LIMIT_CONCURRENCY,
+        "backlog": settings.BACKLOG,
+        "timeout_keep_alive": settings.TIMEOUT_KEEP_ALIVE,
     }
 
 
