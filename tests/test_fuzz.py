@@ -25,13 +25,16 @@ from email_validator import EmailNotValidError, validate_email
 from httpx import AsyncClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
+from app.db import engine
 from app.main import app
 from app.models import MAX_ID, MAX_PASSWORD_BYTES
 from tests.factories import create_post, new_account, vote
 
 SEED = 20261122
 MAX_EXAMPLES = 40  # per operation, in the fuzzing phase (the coverage phase adds its own)
+WORKFLOWS, WORKFLOW_STEPS = 30, 10  # stateful: scenarios, and calls in each at most
 BASE_URL = "http://test"  # as in conftest
 
 
@@ -44,10 +47,8 @@ class RunOnSuiteLoop(requests.adapters.HTTPAdapter):
         super().__init__()
         self.loop = loop
         self.client = client
-        self.requests = 0
 
     def send(self, request: requests.PreparedRequest, *_: Any, **__: Any) -> requests.Response:
-        self.requests += 1
         body = request.body
         if body is not None and not isinstance(body, str | bytes):
             body = b"".join(chunk.encode() if isinstance(chunk, str) else chunk for chunk in body)
@@ -96,8 +97,13 @@ CONFIG = schemathesis.Config.from_dict(
             # test_hardening.py): they are not "valid data" here, whatever the schema's types say.
             "allow-x00": False,
             "codec": "utf-8",
+            # Reproducible from the seed alone: no example database under .hypothesis/.
+            "database": "none",
         },
-        "phases": {"stateful": {"enabled": False}},
+        # For test_workflows (the stateful phase): links inferred from the schema.
+        "phases": {
+            "stateful": {"inference": {"algorithms": ["location-headers", "dependency-analysis"]}}
+        },
     }
 )
 schema = schemathesis.openapi.from_dict(app.openapi(), config=CONFIG)
@@ -110,9 +116,9 @@ class World:
     headers: dict[str, str] = field(default_factory=dict)  # the fuzz user's bearer token
     post_ids: list[int] = field(default_factory=list)
     user_ids: list[int] = field(default_factory=list)
-    calls: Counter[str] = field(default_factory=Counter)  # generated cases per operation
-    statuses: dict[str, Counter[int]] = field(default_factory=dict)  # and their answers
-    requests: int = 0  # every request, the checks' probes included
+    phase: str = "fuzzing"  # or "stateful", while test_workflows runs
+    # Requests per phase and operation, and their answers.
+    statuses: dict[str, dict[str, Counter[int]]] = field(default_factory=dict)
 
 
 WORLD = World()
@@ -152,27 +158,29 @@ def map_body(context: schemathesis.HookContext, body: Any) -> Any:
 
 @schema.hook
 def after_call(context: schemathesis.HookContext, case: schemathesis.Case, response: Any) -> None:
-    WORLD.calls[case.operation.label] += 1
-    WORLD.statuses.setdefault(case.operation.label, Counter())[response.status_code] += 1
+    operations = WORLD.statuses.setdefault(WORLD.phase, {})
+    operations.setdefault(case.operation.label, Counter())[response.status_code] += 1
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _report(request: pytest.FixtureRequest) -> Iterator[None]:
-    """The figures, in the test log: operations, cases, requests, statuses reached, time."""
+    """The figures, in the test log: requests per operation, the answers they got, time."""
     started = time.perf_counter()
     yield
     plugins = request.config.pluginmanager
     reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
-    if reporter is None or capture is None or not WORLD.calls:
+    if reporter is None or capture is None:
         return
-    lines = [
-        f"fuzz: {len(WORLD.calls)} operations, {WORLD.calls.total()} generated cases"
-        f" ({min(WORLD.calls.values())} to {max(WORLD.calls.values())} per operation),"
-        f" {WORLD.requests} requests with the checks' probes, {time.perf_counter() - started:.1f} s"
-    ]
-    for label, statuses in WORLD.statuses.items():
-        answers = ", ".join(f"{status}: {count}" for status, count in sorted(statuses.items()))
-        lines.append(f"  {label}: {answers}")
+    lines = [f"fuzz: {time.perf_counter() - started:.1f} s"]
+    for phase, operations in WORLD.statuses.items():
+        counts = [statuses.total() for statuses in operations.values()]
+        lines.append(
+            f"  {phase}: {len(operations)} operations, {sum(counts)} requests"
+            f" ({min(counts)} to {max(counts)} per operation)"
+        )
+        for label, statuses in operations.items():
+            answers = ", ".join(f"{status}: {count}" for status, count in sorted(statuses.items()))
+            lines.append(f"    {label}: {answers}")
     with capture.global_and_fixture_disabled():
         reporter.write_line("")
         for line in lines:
@@ -184,17 +192,16 @@ async def suite_loop() -> asyncio.AbstractEventLoop:
     return asyncio.get_running_loop()
 
 
-@pytest.fixture
-async def world(committing_client: AsyncClient) -> World:
-    """Two users, their posts (a draft each) and votes, committed; emptied after each operation."""
-    me = await new_account(committing_client)
-    other = await new_account(committing_client)
-    mine = [await create_post(committing_client, me["headers"]) for _ in range(3)]
-    my_draft = await create_post(committing_client, me["headers"], published=False)
-    theirs = await create_post(committing_client, other["headers"])
-    their_draft = await create_post(committing_client, other["headers"], published=False)
-    await vote(committing_client, me["headers"], theirs["id"])
-    await vote(committing_client, other["headers"], mine[0]["id"])
+async def seed(client: AsyncClient) -> World:
+    """Two users, their posts (a draft each) and votes, committed through the API."""
+    me = await new_account(client)
+    other = await new_account(client)
+    mine = [await create_post(client, me["headers"]) for _ in range(3)]
+    my_draft = await create_post(client, me["headers"], published=False)
+    theirs = await create_post(client, other["headers"])
+    their_draft = await create_post(client, other["headers"], published=False)
+    await vote(client, me["headers"], theirs["id"])
+    await vote(client, other["headers"], mine[0]["id"])
     posts = [*mine, my_draft, theirs, their_draft]
     WORLD.headers = me["headers"]
     WORLD.post_ids = [post["id"] for post in posts]
@@ -202,15 +209,25 @@ async def world(committing_client: AsyncClient) -> World:
     return WORLD
 
 
+async def empty_tables() -> None:
+    async with engine.begin() as connection:
+        for table in ("votes", "posts", "users"):
+            await connection.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+async def world(committing_client: AsyncClient) -> World:
+    """Seeded before each operation; `committing_client` empties the tables afterwards."""
+    return await seed(committing_client)
+
+
 @pytest.fixture
 def fuzz_session(
     suite_loop: asyncio.AbstractEventLoop, committing_client: AsyncClient
 ) -> Iterator[requests.Session]:
-    adapter = RunOnSuiteLoop(suite_loop, committing_client)
     with requests.Session() as session:
-        session.mount(BASE_URL, adapter)
+        session.mount(BASE_URL, RunOnSuiteLoop(suite_loop, committing_client))
         yield session
-    WORLD.requests += adapter.requests
 
 
 # Operations that end the caller's session or account: each case gets an account of its own.
@@ -230,4 +247,56 @@ def test_api(
     headers = world.headers
     if case.operation.label in _SESSION_ENDING:
         headers = suite_loop.run_until_complete(new_account(committing_client))["headers"]
-    case.call_and_validate(session=fuzz_session, headers=headers)
+    response = case.call_and_validate(session=fuzz_session, headers=headers)
+    if response.status_code < 300 and case.operation.label not in _AUTH_CHECKED:
+        _assert_auth_enforced(case, fuzz_session)
+
+
+# schemathesis's `ignored_auth` check leaves OAuth2 schemes alone (it probes apiKey and http
+# ones only), so the same probe is made here: once per operation, after its first success,
+# the request again without a token and with a forged one.
+_AUTH_CHECKED: set[str] = set()
+FORGED = {"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.forged"}
+
+
+def _assert_auth_enforced(case: schemathesis.Case, session: requests.Session) -> None:
+    _AUTH_CHECKED.add(case.operation.label)
+    if not case.operation.definition.raw.get("security"):
+        return
+    for headers in ({}, FORGED):
+        response = case.call(session=session, headers=headers)
+        assert response.status_code == 401, (case.operation.label, headers, response.text)
+        assert response.headers.get("www-authenticate") == ["Bearer"], response.headers
+
+
+def test_workflows(
+    world: World,
+    fuzz_session: requests.Session,
+    suite_loop: asyncio.AbstractEventLoop,
+    committing_client: AsyncClient,
+) -> None:
+    """The stateful phase: chains of calls along the links schemathesis infers from the schema
+    (POST /posts -> GET, PUT, PATCH, DELETE /posts/{post_id}, ...), with the stateful checks
+    (use after free, resources that vanish) on top of the others, as the logged-in user."""
+
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            # Every scenario from the same state: Hypothesis replays and shrinks scenarios, and
+            # needs the same steps to get the same answers.
+            suite_loop.run_until_complete(empty_tables())
+            suite_loop.run_until_complete(seed(committing_client))
+
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+            return {"session": fuzz_session, "headers": world.headers}
+
+    WORLD.phase = "stateful"
+    Workflow.run(
+        settings=settings(
+            max_examples=WORKFLOWS,
+            stateful_step_count=WORKFLOW_STEPS,
+            derandomize=True,  # a fixed seed
+            database=None,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        )
+    )
