@@ -31,7 +31,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-def _postgresql_options() -> dict[str, Any]:
+def postgresql_connect_args() -> dict[str, Any]:
+    """psycopg connection options, shared by the session's pool and the read pool."""
     connect_args: dict[str, Any] = {"connect_timeout": settings.DB_CONNECT_TIMEOUT}
     if settings.DB_PGBOUNCER:
         # Transaction poolers hand each transaction to any server connection: prepared
@@ -40,12 +41,16 @@ def _postgresql_options() -> dict[str, Any]:
     elif settings.DB_STATEMENT_TIMEOUT_MS:
         # No query may hold a connection for longer than this.
         connect_args["options"] = f"-c statement_timeout={settings.DB_STATEMENT_TIMEOUT_MS}"
+    return connect_args
+
+
+def _postgresql_options() -> dict[str, Any]:
     return {
         "pool_size": settings.DB_POOL_SIZE,
         "max_overflow": settings.DB_MAX_OVERFLOW,
         "pool_timeout": settings.DB_POOL_TIMEOUT,
         "pool_pre_ping": True,  # a restarted server costs one retry, not a 500
-        "connect_args": connect_args,
+        "connect_args": postgresql_connect_args(),
     }
 
 

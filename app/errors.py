@@ -7,6 +7,8 @@ import re
 from functools import cache
 from typing import Any, ClassVar
 
+import psycopg
+import psycopg_pool
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
@@ -153,6 +155,17 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return await http_exception_handler(request, exc)
 
 
+# From the session (SQLAlchemy's wrappers) and from the read path (psycopg and its pool).
+_DATABASE_UNAVAILABLE = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeoutError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    psycopg_pool.PoolTimeout,
+)
+
+
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
     return await _service_error(request, ServiceUnavailable())
@@ -168,6 +181,6 @@ def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for db_error in (OperationalError, InterfaceError, PoolTimeoutError):
+    for db_error in _DATABASE_UNAVAILABLE:
         app.add_exception_handler(db_error, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -18,6 +18,7 @@ from app.logs import configure_logging, logger
 from app.middleware import RequestContextMiddleware
 from app.migrate import SCHEMA_HEAD, schema_problem, upgrade_to_head
 from app.ratelimit import rate_limits_from
+from app.reads import pool_reader
 from app.request_limits import RequestLimits
 from app.routers import auth, meta, posts, users, votes
 
@@ -46,8 +47,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(upgrade_to_head)
     else:
         await _report_schema()
+    if pool_reader is not None:
+        await pool_reader.open()  # connects in the background
     yield
     await app.state.rate_limits.aclose()
+    if pool_reader is not None:
+        await pool_reader.close()
     await engine.dispose()
 
 

@@ -63,6 +63,11 @@ class TokenClaims:
     user_id: int
     issued_at: float  # seconds since the epoch, with microseconds
 
+    def still_valid(self, tokens_valid_after: datetime | None) -> bool:
+        """False for a deleted user (None), or a token issued before the user's last password
+        change or logout-all."""
+        return tokens_valid_after is not None and self.issued_at >= tokens_valid_after.timestamp()
+
 
 def create_access_token(user_id: int, now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)

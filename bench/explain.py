@@ -1,13 +1,13 @@
 """`EXPLAIN (ANALYZE, BUFFERS)` of the feed queries, with the SQL and parameters the app sends.
 
 The statements are not rebuilt here: `capture_list_sql` calls the app's own service function
-(`app.services.posts.list_posts`) on a real session over the benchmark database and records
-every statement it executes (SQLAlchemy's `before_cursor_execute` event). Whatever the app's
-query looks like after an optimisation, this explains that query.
+(`app.services.posts.list_posts`) with a reader (`app.reads.Reader`) that records every query
+it is asked to run, then runs it on a real connection to the benchmark database. Whatever the
+app's query looks like after an optimisation, this explains that query.
 
 This is the one place that depends on the app's internals (the service's name and keyword
-arguments). If they change, `explain_feed` reports "explain unavailable: <reason>" instead of
-failing the run: adjust `capture_list_sql`.
+arguments, the reader protocol). If they change, `explain_feed` reports "explain unavailable:
+<reason>" instead of failing the run: adjust `capture_list_sql`.
 """
 
 import asyncio
@@ -23,33 +23,33 @@ class Captured:
     params: Any
 
 
-async def _capture(async_url: str, viewer_id: int, skip: int, search: str | None) -> list[Captured]:
-    from sqlalchemy import event
-    from sqlalchemy.ext.asyncio import create_async_engine
-    from sqlmodel.ext.asyncio.session import AsyncSession
+async def _capture(url: str, viewer_id: int, skip: int, search: str | None) -> list[Captured]:
+    # The app's internals: see the module docstring.
+    from app.reads import Query
+    from app.services.posts import list_posts
 
-    from app.services.posts import list_posts  # the app's internals: see the module docstring
-
-    engine = create_async_engine(async_url)
     captured: list[Captured] = []
 
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def _record(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        captured.append(Captured(statement, params))
+    class RecordingReader:
+        def __init__(self, connection: psycopg.AsyncConnection[Any]) -> None:
+            self.connection = connection
 
-    try:
-        async with AsyncSession(engine) as session:
-            await list_posts(session, viewer_id, limit=10, skip=skip, search=search)
-    finally:
-        await engine.dispose()
-    return [c for c in captured if c.sql.lstrip().upper().startswith(("SELECT", "WITH"))]
+        async def fetch(self, query: Query, params: Any, *, prepare: bool | None = None) -> Any:
+            captured.append(Captured(query.sql, dict(params)))
+            cursor = await self.connection.execute(query.sql, params, prepare=prepare)
+            return await cursor.fetchall()
+
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
+        reader = RecordingReader(connection)
+        await list_posts(reader, viewer_id, limit=10, skip=skip, search=search)
+    return captured
 
 
 def capture_list_sql(
-    async_url: str, viewer_id: int, skip: int = 0, search: str | None = None
+    url: str, viewer_id: int, skip: int = 0, search: str | None = None
 ) -> list[Captured]:
-    """The SELECT statements `GET /posts?skip=&search=` runs (limit 10), as `viewer_id`."""
-    return asyncio.run(_capture(async_url, viewer_id, skip, search))
+    """The statements `GET /posts?skip=&search=` runs (limit 10), as `viewer_id`."""
+    return asyncio.run(_capture(url, viewer_id, skip, search))
 
 
 def explain(url: str, captured: Captured) -> str:
@@ -63,14 +63,12 @@ def explain(url: str, captured: Captured) -> str:
     return "\n".join(row[0] for row in rows)
 
 
-def explain_feed(
-    url: str, async_url: str, viewer_id: int, queries: dict[str, dict[str, Any]]
-) -> dict[str, str]:
+def explain_feed(url: str, viewer_id: int, queries: dict[str, dict[str, Any]]) -> dict[str, str]:
     """For each named query (keyword arguments for capture_list_sql): its SQL and plan."""
     plans: dict[str, str] = {}
     for name, arguments in queries.items():
         try:
-            statements = capture_list_sql(async_url, viewer_id, **arguments)
+            statements = capture_list_sql(url, viewer_id, **arguments)
             if not statements:
                 raise RuntimeError("the service ran no SELECT")
             plans[name] = "\n\n".join(

@@ -24,7 +24,6 @@ import httpx
 import psycopg
 from sqlalchemy.engine import make_url
 
-from app.config import to_async_url
 from bench import seed, wrk
 from bench.explain import explain_feed
 from bench.server import (
@@ -268,7 +267,6 @@ def run_size(
         seed.remove_bench_leftovers(prepared.url, dataset)
         report.explain = explain_feed(
             prepared.url,
-            to_async_url(prepared.url),
             viewer_id=1,  # the user the list scenario's first wrk thread reads as
             queries={
                 "list (GET /posts)": {},

@@ -25,9 +25,10 @@ from sqlalchemy import text  # noqa: E402
 from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: E402
 
 from app.config import settings  # noqa: E402
-from app.db import engine, get_session  # noqa: E402
+from app.db import SessionDep, engine, get_session  # noqa: E402
 from app.main import app  # noqa: E402
 from app.migrate import upgrade_to_head  # noqa: E402
+from app.reads import SessionReader, get_reader, pool_reader  # noqa: E402
 
 assert TEST_DB.url == settings.DATABASE_URL, "the app must not touch any database but the run's own"
 
@@ -59,7 +60,10 @@ def database() -> Iterator[TestDatabase]:
 @pytest.fixture(scope="session", autouse=True)
 async def _dispose_engine(database: TestDatabase) -> AsyncIterator[None]:
     yield
-    await engine.dispose()  # before the database is dropped
+    # Before the database is dropped.
+    if pool_reader is not None:
+        await pool_reader.close()
+    await engine.dispose()
 
 
 @pytest.fixture
@@ -80,17 +84,25 @@ async def session() -> AsyncIterator[AsyncSession]:
             await transaction.rollback()
 
 
+async def _session_reader(session: SessionDep) -> SessionReader:
+    return SessionReader(session)
+
+
 @asynccontextmanager
 async def app_client(
     sessions: Callable[[], AsyncIterator[AsyncSession]],
 ) -> AsyncIterator[AsyncClient]:
     """An HTTP client for the app whose requests get their session from `sessions`."""
     app.dependency_overrides[get_session] = sessions
+    # Reads too go through that session (on PostgreSQL: the same psycopg calls as the read
+    # pool's, on the session's connection), so that they see what the test wrote.
+    app.dependency_overrides[get_reader] = _session_reader
     try:
         async with AsyncClient(transport=ASGITransport(app=app), base_url=BASE_URL) as client:
             yield client
     finally:
         app.dependency_overrides.pop(get_session, None)
+        app.dependency_overrides.pop(get_reader, None)
 
 
 @pytest.fixture

@@ -1,18 +1,22 @@
 """Posts: every `PostPublic` comes from one statement built here.
 
-The statements are built once, with bound parameters, so that SQLAlchemy compiles each of them
-once and every request only binds its values.
+The statements are built once, with bound parameters, so that each is compiled once and every
+request only binds its values. The feed and single-post reads run through a `Reader`
+(app/reads.py), straight on psycopg in production; writes and the reads after them use the
+session.
 """
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Row, bindparam, exists, func, or_, text
+from sqlalchemy import ColumnElement, Integer, bindparam, exists, func, or_, true
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.errors import NotFound
+from app.errors import NotFound, Unauthorized
 from app.models import Post, PostCreate, PostPublic, PostUpdate, User, UserPublic, Vote, utcnow
+from app.reads import Query, Reader, Row
+from app.security import TokenClaims
 from app.sql import like_ignoring_case, like_pattern
 
 _viewer = bindparam("viewer_id", type_=Integer)
@@ -71,59 +75,85 @@ def _page(*where: ColumnElement[bool]) -> Any:
     return _post_public(col(Post.id).in_(select(ids.c.id))).order_by(*_NEWEST_FIRST)
 
 
-_ONE = _post_public(col(Post.id) == bindparam("post_id", type_=Integer))
+# The caller's row, as the reads' left side: `tokens_valid_after` checks the token in the same
+# statement (no round trip of its own), and no row at all means no such user.
+_VIEWER = User.__table__.alias("viewer")  # type: ignore[attr-defined]
+
+
+def _for_viewer(posts: Any, *, newest_first: bool) -> Query:
+    """Each row of `posts` prefixed with the caller's `tokens_valid_after`; a caller with no
+    matching post gets one row of NULL post columns."""
+    found = posts.subquery("found")
+    order = (found.c.created_at.desc(), found.c.id.desc()) if newest_first else ()
+    return Query(
+        select(_VIEWER.c.tokens_valid_after, *found.c)
+        .select_from(_VIEWER.outerjoin(found, true()))
+        .where(_VIEWER.c.id == _viewer)
+        .order_by(*order)
+    )
+
+
+_ONE = _for_viewer(
+    _post_public(col(Post.id) == bindparam("post_id", type_=Integer)), newest_first=False
+)
+_FEED = _for_viewer(_page(), newest_first=True)
+_SEARCH = _for_viewer(
+    _page(like_ignoring_case(col(Post.title), bindparam("pattern"))), newest_first=True
+)
+# After a write, through the session (an expanding IN list is compiled per call).
 _SOME = _post_public(col(Post.id).in_(bindparam("post_ids", expanding=True)))
-_FEED = _page()
-_SEARCH = _page(like_ignoring_case(col(Post.title), bindparam("pattern")))
 
 
-def _to_public(row: Row[Any]) -> PostPublic:
+def _to_public(row: Row) -> PostPublic:
     # Values straight from the database columns: no need to validate them again.
-    owner = UserPublic.model_construct(
-        id=row.owner_id, name=row.owner_name, created_at=row.owner_created_at
-    )
+    (id_, title, content, published, created_at, updated_at, owner_id) = row[:7]
+    (owner_name, owner_created_at, votes, voted) = row[7:]
     return PostPublic.model_construct(
-        id=row.id,
-        title=row.title,
-        content=row.content,
-        published=row.published,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        owner_id=row.owner_id,
-        owner=owner,
-        votes=row.votes,
-        voted=bool(row.voted),
+        id=id_,
+        title=title,
+        content=content,
+        published=published,
+        created_at=created_at,
+        updated_at=updated_at,
+        owner_id=owner_id,
+        owner=UserPublic.model_construct(id=owner_id, name=owner_name, created_at=owner_created_at),
+        votes=votes,
+        voted=bool(voted),
     )
 
 
-async def _fetch(session: AsyncSession, statement: Any, **params: Any) -> list[PostPublic]:
-    rows = (await session.exec(statement, params=params)).all()
-    return [_to_public(row) for row in rows]
+async def _read(
+    reader: Reader, viewer: TokenClaims, query: Query, prepare: bool | None = None, **params: Any
+) -> list[PostPublic]:
+    """The posts of a `_for_viewer` query, once the caller's token is found valid (else 401)."""
+    rows = await reader.fetch(query, {"viewer_id": viewer.user_id, **params}, prepare=prepare)
+    if not (rows and viewer.still_valid(rows[0][0])):
+        raise Unauthorized()
+    return [_to_public(row[1:]) for row in rows if row[1] is not None]
 
 
 async def list_posts(
-    session: AsyncSession, viewer_id: int, *, limit: int, skip: int, search: str | None
+    reader: Reader, viewer: TokenClaims, *, limit: int, skip: int, search: str | None
 ) -> list[PostPublic]:
-    params: dict[str, Any] = {"viewer_id": viewer_id, "limit": limit, "skip": skip}
     if not search:
-        return await _fetch(session, _FEED, **params)
-    if session.get_bind().dialect.name == "postgresql":
-        # psycopg prepares a statement run often, and PostgreSQL may then reuse one generic
-        # plan for every pattern. The best plan depends on the word: walk the feed index for
-        # a common one, use the trigram index for a rare one. Plan each search for its word.
-        await session.exec(text("SET LOCAL plan_cache_mode = force_custom_plan"))  # type: ignore[call-overload]
-    return await _fetch(session, _SEARCH, pattern=like_pattern(search), **params)
+        return await _read(reader, viewer, _FEED, limit=limit, skip=skip)
+    # A statement run often gets prepared, and PostgreSQL may then reuse one generic plan for
+    # every pattern. The best plan depends on the word: walk the feed index for a common one,
+    # use the trigram index for a rare one. So each search is planned for its word.
+    pattern = like_pattern(search)
+    return await _read(reader, viewer, _SEARCH, False, limit=limit, skip=skip, pattern=pattern)
 
 
-async def get_post(session: AsyncSession, viewer_id: int, post_id: int) -> PostPublic:
-    posts = await _fetch(session, _ONE, viewer_id=viewer_id, post_id=post_id)
+async def get_post(reader: Reader, viewer: TokenClaims, post_id: int) -> PostPublic:
+    posts = await _read(reader, viewer, _ONE, post_id=post_id)
     if not posts:
         raise NotFound("Post not found")
     return posts[0]
 
 
 async def _get_many(session: AsyncSession, viewer_id: int, ids: Sequence[int]) -> list[PostPublic]:
-    found = await _fetch(session, _SOME, viewer_id=viewer_id, post_ids=list(ids))
+    params = {"viewer_id": viewer_id, "post_ids": list(ids)}
+    found = [_to_public(row) for row in (await session.exec(_SOME, params=params)).all()]
     by_id = {post.id: post for post in found}
     return [by_id[post_id] for post_id in ids]
 
@@ -171,7 +201,8 @@ async def update_post(session: AsyncSession, post: Post, changes: dict[str, Any]
         session.add(post)
         await session.commit()
     assert post.id is not None
-    return await get_post(session, post.owner_id, post.id)
+    (updated,) = await _get_many(session, post.owner_id, [post.id])
+    return updated
 
 
 async def replace_post(session: AsyncSession, post: Post, data: PostCreate) -> PostPublic:
