@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-HEAD_TIMEOUT = 1.5
-BODY_TIMEOUT = 1.5
+HEAD_TIMEOUT = 2.5
+BODY_TIMEOUT = 2.5
 HEALTH = b"GET /health HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
 
 
