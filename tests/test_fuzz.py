@@ -25,6 +25,7 @@ from email_validator import EmailNotValidError, validate_email
 from httpx import AsyncClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from schemathesis.checks import CHECKS, load_all_checks
 from sqlalchemy import text
 
 from app.db import engine
@@ -300,3 +301,11 @@ def test_workflows(
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         )
     )
+
+
+def test_every_check_is_on() -> None:
+    """`call_and_validate` runs the checks the configuration enables: here, all of them."""
+    load_all_checks()
+    names = CHECKS.get_all_names()
+    config = schema.config.checks_config_for()
+    assert len(names) >= 14 and all(config.get_by_name(name=name).enabled for name in names)
