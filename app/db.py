@@ -1,10 +1,12 @@
 """The async engine, the session factory and the `SessionDep` dependency."""
 
 from collections.abc import AsyncIterator
+from contextlib import suppress
 from typing import Annotated, Any
 
 from fastapi import Depends
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -38,9 +40,16 @@ def postgresql_connect_args() -> dict[str, Any]:
         # Transaction poolers hand each transaction to any server connection: prepared
         # statements would not be there, and startup options are refused.
         connect_args["prepare_threshold"] = None
-    elif settings.DB_STATEMENT_TIMEOUT_MS:
-        # No query may hold a connection for longer than this.
-        connect_args["options"] = f"-c statement_timeout={settings.DB_STATEMENT_TIMEOUT_MS}"
+    elif timeout := settings.DB_STATEMENT_TIMEOUT_MS:
+        # No query may hold a connection for longer than this, nor a transaction left open
+        # hold its locks.
+        connect_args["options"] = (
+            f"-c statement_timeout={timeout} -c idle_in_transaction_session_timeout={timeout}"
+        )
+    # A server that vanishes without a word (a dropped network) is noticed within a minute.
+    connect_args.update(
+        keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3
+    )
     return connect_args
 
 
@@ -73,8 +82,13 @@ SessionFactory = make_session_factory(engine)
 
 async def get_session() -> AsyncIterator[AsyncSession]:
     # No commit here: teardown runs after the response is sent. Services commit.
-    async with SessionFactory() as session:
+    session = SessionFactory()
+    try:
         yield session
+    finally:
+        # The client has its answer by now: a database gone meanwhile is no error of its own.
+        with suppress(DBAPIError):
+            await session.close()
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

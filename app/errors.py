@@ -8,7 +8,6 @@ from functools import cache
 from typing import Any, ClassVar
 
 import psycopg
-import psycopg_pool
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
@@ -155,14 +154,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return await http_exception_handler(request, exc)
 
 
-# From the session (SQLAlchemy's wrappers) and from the read path (psycopg and its pool).
+# From the session (SQLAlchemy's wrappers) and from the read path (psycopg itself; its pool's
+# ReadPoolTimeout is an OperationalError).
 _DATABASE_UNAVAILABLE = (
     OperationalError,
     InterfaceError,
     PoolTimeoutError,
     psycopg.OperationalError,
     psycopg.InterfaceError,
-    psycopg_pool.PoolTimeout,
 )
 
 

@@ -47,8 +47,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(upgrade_to_head)
     else:
         await _report_schema()
-    if pool_reader is not None:
-        await pool_reader.open()  # connects in the background
     yield
     await app.state.rate_limits.aclose()
     if pool_reader is not None:

@@ -15,7 +15,6 @@ from typing import Annotated, Any, Protocol
 
 import psycopg
 from fastapi import Depends
-from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -24,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import settings
 from app.db import engine, postgresql_connect_args
+from app.read_pool import ReadPool
 
 Row = Sequence[Any]
 _PSYCOPG = postgresql.dialect(paramstyle="pyformat")
@@ -57,38 +57,22 @@ async def _run(
 
 
 class PoolReader:
-    """Reads on a fixed pool of autocommit psycopg connections (PostgreSQL)."""
+    """Reads on the read pool's autocommit connections (PostgreSQL)."""
 
     def __init__(self, url: str) -> None:
-        self._conninfo = make_url(url).set(drivername="postgresql").render_as_string(False)
-        self._pool: AsyncConnectionPool | None = None
-
-    async def open(self) -> None:
-        # Does not wait for the database: connections are made in the background, and a read
-        # waits for one at most DB_POOL_TIMEOUT (then 503), so the app starts while it is down.
-        if self._pool is None:
-            self._pool = AsyncConnectionPool(
-                self._conninfo,
-                kwargs={"autocommit": True, **postgresql_connect_args()},
-                min_size=settings.DB_POOL_SIZE,
-                max_size=settings.DB_POOL_SIZE,
-                timeout=settings.DB_POOL_TIMEOUT,
-                name="reads",
-                open=False,
-            )
-            await self._pool.open(wait=False)
+        self._pool = ReadPool(
+            make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
+            size=settings.DB_POOL_SIZE,
+            timeout=settings.DB_POOL_TIMEOUT,
+            **postgresql_connect_args(),
+        )
 
     async def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            await pool.close()
+        await self._pool.discard_idle()
 
     async def fetch(
         self, query: Query, params: Mapping[str, Any], *, prepare: bool | None = None
     ) -> Sequence[Row]:
-        if self._pool is None:
-            await self.open()
-            assert self._pool is not None
         for retry in (True, False):
             async with self._pool.connection() as connection:
                 try:
@@ -96,9 +80,9 @@ class PoolReader:
                 except psycopg.OperationalError:
                     if not (retry and connection.broken):
                         raise
-            # The server dropped the connection (a restart, a failover): the pool discards
-            # it. Reads are idempotent: check the others, then retry once on a live one.
-            await self._pool.check()
+            # The server dropped the connection (a restart, a failover), and most likely the
+            # idle ones too. Reads are idempotent: retry once, on a new connection.
+            await self._pool.discard_idle()
         raise AssertionError("unreachable")
 
 

@@ -2,9 +2,11 @@
 
 import os
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import anyio
@@ -78,19 +80,28 @@ def create_access_token(user_id: int, now: datetime | None = None) -> str:
     return jwt.encode(payload, settings.SECRET_KEY, algorithm=ALGORITHM)
 
 
+@lru_cache(maxsize=4096)
+def _verified_claims(token: str) -> tuple[TokenClaims, float]:
+    """The claims and expiry of a genuine token; raises for anything else (never cached).
+
+    A client sends the same token with every request: its signature and claims are checked
+    once, not on every request (about 0.08 ms each). The expiry is checked on every use."""
+    payload = jwt.decode(
+        token,
+        settings.SECRET_KEY,
+        algorithms=[ALGORITHM],
+        options={"require": ["sub", "iat", "exp"]},
+    )
+    user_id = int(payload["sub"])
+    if not 1 <= user_id <= 2**31 - 1:
+        raise ValueError("user id out of range")
+    return TokenClaims(user_id=user_id, issued_at=float(payload["iat"])), float(payload["exp"])
+
+
 def decode_access_token(token: str) -> TokenClaims | None:
     """The token's claims, or None if it is malformed, forged, expired or not HS256."""
     try:
-        payload = jwt.decode(
-            token,
-            settings.SECRET_KEY,
-            algorithms=[ALGORITHM],
-            options={"require": ["sub", "iat", "exp"]},
-        )
-        user_id = int(payload["sub"])
-        issued_at = float(payload["iat"])
+        claims, expires_at = _verified_claims(token)
     except (jwt.InvalidTokenError, TypeError, ValueError):
         return None
-    if not 1 <= user_id <= 2**31 - 1:
-        return None
-    return TokenClaims(user_id=user_id, issued_at=issued_at)
+    return claims if time.time() < expires_at else None

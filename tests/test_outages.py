@@ -776,13 +776,6 @@ async def test_steady_load_across_restarts_loses_no_confirmed_post(
     }
 
 
-@pytest.mark.xfail(
-    reason="get_session's teardown ROLLBACK runs after the response is sent: when the server "
-    "goes away in between, the error reaches the 503 handler too late and is logged as an "
-    "unhandled error (the client already has its answer). Fixed by closing the session with "
-    "DBAPIError suppressed (app/db.py).",
-    strict=False,
-)
 def test_restarts_under_load_log_no_unhandled_error(app_server: AppServer) -> None:
     """Runs after the load test, on the same app process."""
     assert app_server.unexpected_errors() == []
