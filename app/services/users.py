@@ -44,7 +44,6 @@ async def find_user(session: AsyncSession, user_id: int) -> User | None:
     return (await session.exec(_BY_ID, params={"user_id": user_id})).first()
 
 
-
 async def get_user(session: AsyncSession, user_id: int) -> User:
     user = await find_user(session, user_id)
     if user is None:
