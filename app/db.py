@@ -46,10 +46,12 @@ def postgresql_connect_args() -> dict[str, Any]:
         connect_args["options"] = (
             f"-c statement_timeout={timeout} -c idle_in_transaction_session_timeout={timeout}"
         )
-    # A server that vanishes without a word (a dropped network) is noticed within a minute.
+    # A server that vanishes without a word (a dropped network) is noticed within a minute:
+    # idle connections are probed, and data never acknowledged ends the connection.
     connect_args.update(
         keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3
     )
+    connect_args["tcp_user_timeout"] = 60_000
     return connect_args
 
 
