@@ -1,13 +1,13 @@
-"""The read path of the hot endpoints (the feed, one post, the token check).
+"""The read path of the hot endpoints: the feed and single posts, token check included.
 
 Their SQL is built once with SQLAlchemy (in the services) and, on PostgreSQL, runs straight
-on psycopg's own connection pool in autocommit mode. The ORM session costs about 0.5 ms of
-Python per request (a pool checkout that pings, BEGIN, result processing, ROLLBACK; see
-bench/README.md) on top of 0.07 ms for the query itself, and a single SELECT needs none of it:
-it is atomic on its own. Writes, and the reads that follow a write, keep the session.
+on psycopg, on the read pool's autocommit connections (app/read_pool.py). The ORM session costs
+about 0.5 ms of Python per request (a pool checkout that pings, BEGIN, result processing,
+ROLLBACK; see bench/README.md), several times the query itself, and a single SELECT needs none
+of it: it is atomic on its own. Writes, and the reads that follow a write, keep the session.
 
-On SQLite (the development default), and wherever a request's session is bound to something
-else than the app's engine (the tests' rolled-back transaction), reads go through the session.
+On SQLite (the development default) reads go through SQLAlchemy on the app's engine; the tests
+read through their own session (`SessionReader`), inside their rolled-back transaction.
 """
 
 from collections.abc import Mapping, Sequence
