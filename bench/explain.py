@@ -11,6 +11,7 @@ arguments, the reader protocol). If they change, `explain_feed` reports "explain
 """
 
 import asyncio
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ class Captured:
 async def _capture(url: str, viewer_id: int, skip: int, search: str | None) -> list[Captured]:
     # The app's internals: see the module docstring.
     from app.reads import Query
+    from app.security import TokenClaims
     from app.services.posts import list_posts
 
     captured: list[Captured] = []
@@ -41,7 +43,8 @@ async def _capture(url: str, viewer_id: int, skip: int, search: str | None) -> l
 
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
         reader = RecordingReader(connection)
-        await list_posts(reader, viewer_id, limit=10, skip=skip, search=search)
+        viewer = TokenClaims(user_id=viewer_id, issued_at=time.time())
+        await list_posts(reader, viewer, limit=10, skip=skip, search=search)
     return captured
 
 
