@@ -20,7 +20,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 
 from app.config import settings
 from tests.checks import assert_unauthorized
-from tests.factories import bearer, create_user, login, new_account
+from tests.factories import bearer, create_post, create_user, login, new_account
 
 PROTECTED = ["/users/me", "/posts"]
 INCORRECT = {"detail": "Incorrect email or password"}
@@ -319,3 +319,41 @@ async def test_email_change_keeps_the_user_logged_in(client: AsyncClient) -> Non
     assert me.status_code == 200
     assert me.json()["email"] == "renamed@example.com"
     await login(client, "renamed@example.com", user["password"])
+
+
+# The feed and single-post reads check the token inside their one SQL statement: a revoked
+# token must still be a 401 there, whatever the statement finds (posts, no posts, a draft).
+
+
+async def _reads(client: AsyncClient) -> list[str]:
+    author = await new_account(client)
+    public = await create_post(client, author["headers"], title="Findable public")
+    draft = await create_post(client, author["headers"], title="Findable draft", published=False)
+    return [
+        "/posts",
+        "/posts?search=findable",
+        "/posts?search=nothing-matches-this",
+        f"/posts?skip={10**6}",
+        f"/posts/{public['id']}",
+        f"/posts/{draft['id']}",
+        "/posts/2147483647",
+    ]
+
+
+async def test_reads_refuse_a_deleted_users_token(client: AsyncClient) -> None:
+    paths = await _reads(client)
+    user = await new_account(client)
+    assert (await client.delete("/users/me", headers=user["headers"])).status_code == 204
+    for path in paths:
+        assert_unauthorized(await client.get(path, headers=user["headers"]))
+
+
+async def test_reads_refuse_a_token_from_before_logout_all(client: AsyncClient) -> None:
+    paths = await _reads(client)
+    user = await new_account(client)
+    assert (await client.post("/logout-all", headers=user["headers"])).status_code == 204
+    for path in paths:
+        assert_unauthorized(await client.get(path, headers=user["headers"]))
+    fresh = bearer(await login(client, user["email"], user["password"]))
+    for path in paths[:2]:
+        assert (await client.get(path, headers=fresh)).status_code == 200
