@@ -61,6 +61,8 @@ SCENARIOS: dict[str, tuple[str, str, bool]] = {
     "deep": ("deep", "reader", True),
     "search": ("search", "reader", True),
     "get": ("get", "reader", True),
+    # bench/floor.py, not the app: FastAPI and one query, the least a database read costs.
+    "floor": ("floor", "none", True),
     # One connection, one wrk thread: the latency of a request with nothing queued before it
     # (with 64 connections on one worker, latency is mostly waiting in line).
     "list-c1": ("list", "reader", True),
@@ -228,6 +230,13 @@ def run_mixed(
     return list_result, login_result
 
 
+def run_floor(database_url: str, run_id: str, env: dict[str, str], load: Load) -> WrkResult:
+    """The floor scenario, on its own server (bench/floor.py) over the same database."""
+    server_env = {**bare_env(), "FLOOR_DATABASE_URL": database_url}
+    with Server("bench.floor:app", "/health", server_env, f"floor-{run_id}.log") as floor:
+        return run_scenario("floor", floor.url, env, load)
+
+
 def run_size(
     args: argparse.Namespace, dataset: seed.Dataset, selected: list[str], load: Load, explain: bool
 ) -> SizeReport:
@@ -256,6 +265,8 @@ def run_size(
                 list_result, login_result = run_mixed(app.url, envs["reader"], envs["none"], load)
                 report.results += [list_result, login_result]
                 report.mixed = mixed_summary(report.results, list_result)
+            elif name == "floor":
+                report.results.append(run_floor(prepared.url, run_id, envs[kind], load))
             elif name == "list":
                 with RssSampler(app.pid) as sampler:
                     report.results.append(run_scenario(name, app.url, envs[kind], load))
