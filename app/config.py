@@ -59,9 +59,10 @@ class Settings(BaseSettings):
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     DATABASE_URL: str = "sqlite:///./app.db"
-    # PostgreSQL connection pool, per worker process. A fixed pool: requests beyond it wait
-    # (up to DB_POOL_TIMEOUT) instead of opening and closing overflow connections per burst.
-    DB_POOL_SIZE: int = Field(default=10, ge=1)
+    # PostgreSQL connection pools, per worker process: the session's (writes) and the read
+    # path's, each of DB_POOL_SIZE. Fixed pools: requests beyond them wait (up to
+    # DB_POOL_TIMEOUT) instead of opening and closing overflow connections per burst.
+    DB_POOL_SIZE: int = Field(default=5, ge=1)
     DB_MAX_OVERFLOW: int = Field(default=0, ge=0)
     DB_POOL_TIMEOUT: float = Field(default=10, gt=0, description="seconds to wait for a connection")
     DB_CONNECT_TIMEOUT: int = Field(default=5, ge=1, description="seconds")

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from fastapi import FastAPI
 
-POOL_SIZE = 10  # as the app's read pool (DB_POOL_SIZE)
+POOL_SIZE = 5  # as the app's read pool (DB_POOL_SIZE)
 QUERY = """
     SELECT id, title, (SELECT count(*) FROM votes WHERE votes.post_id = posts.id)
     FROM posts WHERE id = %(post_id)s
