@@ -75,10 +75,10 @@ class Settings(BaseSettings):
 
     # Rate limits on POST /login and POST /users (app.ratelimit); false for load tests.
     RATE_LIMIT_ENABLED: bool = True
-    RATE_LIMIT_LOGIN_PER_ADDRESS: RateSetting = Rate.parse("100/minute")
+    RATE_LIMIT_LOGIN_PER_ADDRESS: RateSetting = Rate.parse("200/minute")
     # Failed logins per email (successful ones give their token back).
     RATE_LIMIT_LOGIN_PER_ACCOUNT: RateSetting = Rate.parse("10/minute")
-    RATE_LIMIT_REGISTER_PER_ADDRESS: RateSetting = Rate.parse("60/minute")
+    RATE_LIMIT_REGISTER_PER_ADDRESS: RateSetting = Rate.parse("100/minute")
     # Shared limits across workers and instances; unset: each process counts on its own.
     REDIS_URL: str | None = None
     RATE_LIMIT_REDIS_PREFIX: str = "posts-api:ratelimit:"

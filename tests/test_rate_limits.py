@@ -381,9 +381,9 @@ async def test_rate_limit_enabled_false_turns_them_off(client: AsyncClient) -> N
 def test_limits_are_settings_with_the_documented_defaults() -> None:
     defaults = {name: str(field.default) for name, field in Settings.model_fields.items()}
     assert defaults["RATE_LIMIT_ENABLED"] == "True"
-    assert defaults["RATE_LIMIT_LOGIN_PER_ADDRESS"] == "100/minute"
+    assert defaults["RATE_LIMIT_LOGIN_PER_ADDRESS"] == "200/minute"
     assert defaults["RATE_LIMIT_LOGIN_PER_ACCOUNT"] == "10/minute"
-    assert defaults["RATE_LIMIT_REGISTER_PER_ADDRESS"] == "60/minute"
+    assert defaults["RATE_LIMIT_REGISTER_PER_ADDRESS"] == "100/minute"
     assert defaults["REDIS_URL"] == "None"
     assert defaults["FORWARDED_ALLOW_IPS"] == "127.0.0.1"
     built = rate_limits_from(
