@@ -9,7 +9,6 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp
 
-from app.body_limit import RejectDeclaredOversizedBodies
 from app.config import settings
 from app.db import engine
 from app.docs import add_docs
@@ -58,8 +57,9 @@ class PostsAPI(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         # Outermost, so that nothing (not even FastAPI's own limiter) answers in plain text.
         stack = super().build_middleware_stack()
-        stack = RejectDeclaredOversizedBodies(stack, max_body_size=MAX_BODY_BYTES)
-        stack = RequestLimits(stack, body_timeout=settings.REQUEST_BODY_TIMEOUT)
+        stack = RequestLimits(
+            stack, body_timeout=settings.REQUEST_BODY_TIMEOUT, max_body_bytes=MAX_BODY_BYTES
+        )
         return RequestContextMiddleware(stack)
 
 

@@ -1,11 +1,15 @@
-"""Bounds on what one request may cost: the size of its URL and headers, the time of its body.
+"""Bounds on what one request may cost: the size of its URL, headers and declared body, and
+the time its body takes.
 
 uvicorn accepts URLs up to 64 KiB and headers of any size and number (measured: a 1 MiB header
 block, 100,000 headers) and waits for a body forever. Stalled bodies hold no database
 connection (FastAPI reads the body before it resolves dependencies), but each holds a socket
 and a task, which count against uvicorn's `limit_concurrency`: enough of them would turn every
-request into a 503. Answers are JSON `{"detail": ...}` and close the connection; they pass
-through RequestContextMiddleware, so they carry X-Request-ID and get an access-log line.
+request into a 503. A body that announces a Content-Length over the limit is refused here,
+unread: Starlette would answer it with a plain-text 413 from outside every user middleware
+(FastAPI's `max_body_size` still counts streamed bodies, in JSON). Answers are JSON
+`{"detail": ...}` and close the connection; they pass through RequestContextMiddleware, so
+they carry X-Request-ID and get an access-log line.
 """
 
 import asyncio
@@ -29,17 +33,28 @@ def header_bytes(scope: Scope) -> int:
     return sum(len(name) + len(value) + 4 for name, value in scope["headers"])  # ": ", CRLF
 
 
+def declared_body_bytes(scope: Scope) -> int:
+    """The Content-Length the client sent; 0 when absent or malformed (the server rejects
+    malformed lengths itself)."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
+
+
 class RequestLimits:
     def __init__(
         self,
         app: ASGIApp,
         *,
         body_timeout: float,
+        max_body_bytes: int,
         max_url_bytes: int = MAX_URL_BYTES,
         max_header_bytes: int = MAX_HEADER_BYTES,
     ) -> None:
         self.app = app
         self.body_timeout = body_timeout
+        self.max_body_bytes = max_body_bytes
         self.max_url_bytes = max_url_bytes
         self.max_header_bytes = max_header_bytes
 
@@ -52,6 +67,9 @@ class RequestLimits:
             return
         if header_bytes(scope) > self.max_header_bytes:
             await refuse(send, HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
+            return
+        if declared_body_bytes(scope) > self.max_body_bytes:
+            await refuse(send, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Content Too Large")
             return
         await self.app(scope, BodyDeadline(receive, self.body_timeout), send)
 
@@ -85,8 +103,8 @@ class BodyDeadline:
         return message
 
 
-async def refuse(send: Send, status: HTTPStatus) -> None:
-    body = json.dumps({"detail": status.phrase}, separators=(",", ":")).encode()
+async def refuse(send: Send, status: HTTPStatus, detail: str | None = None) -> None:
+    body = json.dumps({"detail": detail or status.phrase}, separators=(",", ":")).encode()
     await send(
         {
             "type": "http.response.start",
