@@ -73,17 +73,17 @@ class PoolReader:
     async def fetch(
         self, query: Query, params: Mapping[str, Any], *, prepare: bool | None = None
     ) -> Sequence[Row]:
-        for retry in (True, False):
-            async with self._pool.connection() as connection:
-                try:
-                    return await _run(connection, query, params, prepare)
-                except psycopg.OperationalError:
-                    if not (retry and connection.broken):
-                        raise
-            # The server dropped the connection (a restart, a failover), and most likely the
-            # idle ones too. Reads are idempotent: retry once, on a new connection.
-            await self._pool.discard_idle()
-        raise AssertionError("unreachable")
+        async with self._pool.connection() as connection:
+            try:
+                return await _run(connection, query, params, prepare)
+            except psycopg.OperationalError:
+                if not connection.broken:
+                    raise
+        # The server dropped the connection (a restart, a failover), and most likely the idle
+        # ones too. Reads are idempotent: retry once, on a new connection.
+        await self._pool.discard_idle()
+        async with self._pool.connection() as connection:
+            return await _run(connection, query, params, prepare)
 
 
 async def _fetch_with_sqlalchemy(

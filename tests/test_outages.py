@@ -43,7 +43,7 @@ import psycopg
 import pytest
 
 from app.config import Settings
-from tests.pg_cluster import PgCluster, free_port, missing_binaries
+from tests.pg_cluster import PgCluster, ShutdownMode, free_port, missing_binaries
 
 pytestmark = pytest.mark.postgres_only
 
@@ -431,6 +431,39 @@ async def test_database_stopped_then_back(
     if steady:
         measured[f"503 seconds, GET /posts over {DOWN_FOR_S} s down (max)"] = rounded(max(steady))
     timings[f"database stopped ({'defaults' if defaults else 'test settings'})"] = measured
+
+
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+async def test_a_restart_while_the_app_is_idle_costs_no_request(
+    cluster: PgCluster, start_app: StartApp, mode: ShutdownMode
+) -> None:
+    """Every pooled connection dies in a restart that no request sees: the next requests, reads
+    and writes, still succeed (the session's pool pings; the read pool retries once)."""
+    server = await start_app(TEST_DB_SETTINGS)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
+        headers = await new_account(client)
+        created = await client.post("/posts", headers=headers, json=POST)
+        assert created.status_code == 201, created.text
+        post_id = created.json()["id"]
+        # Fill both pools with connections that the restart will break.
+        for _ in range(2):
+            reads = [client.get("/posts", headers=headers) for _ in range(10)]
+            reads += [client.get(f"/posts/{post_id}", headers=headers) for _ in range(10)]
+            assert {r.status_code for r in await asyncio.gather(*reads)} == {200}
+
+        await asyncio.to_thread(cluster.restart, mode)
+
+        feed = await client.get("/posts", headers=headers)
+        assert feed.status_code == 200, feed.text
+        assert feed.json()[0]["id"] == post_id  # the cluster is shared: older posts follow
+        one = await client.get(f"/posts/{post_id}", headers=headers)
+        assert one.status_code == 200, one.text
+        again = await client.post("/posts", headers=headers, json=POST)
+        assert again.status_code == 201, again.text
+        found = await client.get("/posts?search=outage", headers=headers)
+        assert found.status_code == 200, found.text
+        assert [post["id"] for post in found.json()[:2]] == [again.json()["id"], post_id]
+    assert server.unexpected_errors() == []
 
 
 async def test_app_starts_while_the_database_is_down(

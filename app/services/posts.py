@@ -123,7 +123,7 @@ def _to_public(row: Row) -> PostPublic:
 
 
 async def _read(
-    reader: Reader, viewer: TokenClaims, query: Query, prepare: bool | None = None, **params: Any
+    reader: Reader, viewer: TokenClaims, query: Query, *, prepare: bool | None = None, **params: Any
 ) -> list[PostPublic]:
     """The posts of a `_for_viewer` query, once the caller's token is found valid (else 401)."""
     rows = await reader.fetch(query, {"viewer_id": viewer.user_id, **params}, prepare=prepare)
@@ -141,7 +141,9 @@ async def list_posts(
     # every pattern. The best plan depends on the word: walk the feed index for a common one,
     # use the trigram index for a rare one. So each search is planned for its word.
     pattern = like_pattern(search)
-    return await _read(reader, viewer, _SEARCH, False, limit=limit, skip=skip, pattern=pattern)
+    return await _read(
+        reader, viewer, _SEARCH, prepare=False, limit=limit, skip=skip, pattern=pattern
+    )
 
 
 async def get_post(reader: Reader, viewer: TokenClaims, post_id: int) -> PostPublic:
