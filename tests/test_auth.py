@@ -251,6 +251,19 @@ async def test_bad_token_is_401(client: AsyncClient, path: str, kind: str) -> No
     assert_unauthorized(await client.get(path, headers=bearer(token)))
 
 
+async def test_a_token_that_worked_stops_working_when_it_expires(client: AsyncClient) -> None:
+    # Verified tokens are remembered (app.security): the expiry must still count on each use.
+    user = await new_account(client)
+    now = time.time()
+    token = _sign({"sub": str(user["id"]), "iat": now, "exp": now + 1.5})
+    for path in PROTECTED:
+        response = await client.get(path, headers=bearer(token))
+        assert response.status_code == 200, response.text
+    await asyncio.sleep(2)
+    for path in PROTECTED:
+        assert_unauthorized(await client.get(path, headers=bearer(token)))
+
+
 # --- tokens outliving their user or password ---------------------------------------------
 
 
