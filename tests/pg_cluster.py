@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -22,6 +21,8 @@ from typing import Literal
 
 import psycopg
 from psycopg import sql
+
+from tests.live_server import free_port
 
 BIN_DIR = Path(os.environ.get("PG_BIN_DIR") or "/usr/lib/postgresql/15/bin")
 SUPERUSER = "postgres"
@@ -36,12 +37,6 @@ def missing_binaries() -> str | None:
     if os.geteuid() == 0 and shutil.which("runuser") is None:
         return "running as root needs `runuser` to start PostgreSQL as the postgres user"
     return None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)

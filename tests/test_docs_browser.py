@@ -30,10 +30,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -47,6 +43,7 @@ import pytest
 from app.migrate import upgrade_to_head
 from tests.conftest import TEST_DB
 from tests.database import TestDatabase
+from tests.live_server import free_port, running
 
 try:
     from playwright.sync_api import (
@@ -109,33 +106,6 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _log_tail(lines: int = 40) -> str:
-    try:
-        return "\n".join(SERVER_LOG.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no server log)"
-
-
-def _wait_until_healthy(process: subprocess.Popen[bytes], base_url: str) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited with {process.returncode}:\n{_log_tail()}")
-        try:
-            if httpx.get(f"{base_url}/health", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"the server did not answer /health within {STARTUP_TIMEOUT_S} s:\n{_log_tail()}")
-
-
 @pytest.fixture(scope="module")
 def server(chromium: Path) -> Iterator[str]:
     """The app in its own uvicorn process, on a scratch database; yields its base URL.
@@ -144,11 +114,9 @@ def server(chromium: Path) -> Iterator[str]:
     """
     database = TestDatabase.new(TEST_DB.server_url)
     database.create()
-    process: subprocess.Popen[bytes] | None = None
     try:
         upgrade_to_head(database.url)  # blocking, runs its own event loop: no loop is running
-        port = _free_port()
-        command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+        port = free_port()
         env = {
             **os.environ,
             "DATABASE_URL": database.url,
@@ -157,26 +125,12 @@ def server(chromium: Path) -> Iterator[str]:
             "SECRET_KEY": SECRET_KEY,
         }
         ARTIFACTS.mkdir(exist_ok=True)
-        with SERVER_LOG.open("wb") as log:
-            process = subprocess.Popen(
-                [*command, "--port", str(port)],
-                cwd=PROJECT_ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        base_url = f"http://127.0.0.1:{port}"
-        _wait_until_healthy(process, base_url)
-        yield base_url
+        uvicorn = ["-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)]
+        with running(
+            uvicorn, env, SERVER_LOG, port=port, start_timeout=STARTUP_TIMEOUT_S
+        ) as base_url:
+            yield base_url
     finally:
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
         database.drop()
 
 

@@ -43,7 +43,8 @@ import psycopg
 import pytest
 
 from app.config import Settings
-from tests.pg_cluster import PgCluster, ShutdownMode, free_port, missing_binaries
+from tests.live_server import free_port, spawn, stop
+from tests.pg_cluster import PgCluster, ShutdownMode, missing_binaries
 
 pytestmark = pytest.mark.postgres_only
 
@@ -144,16 +145,8 @@ class AppServer:
             **db_settings,
         }
         log_file = log_dir / f"app-{port}.log"
-        with log_file.open("wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-                 "--port", str(port), "--no-access-log"],
-                cwd=PROJECT_ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
+        uvicorn = ["-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)]
+        process = spawn([*uvicorn, "--no-access-log"], env, log_file)
         return cls(process, f"http://127.0.0.1:{port}", log_file)
 
     async def wait_until_up(self) -> float:
@@ -183,13 +176,7 @@ class AppServer:
         ]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop(self.process)
 
 
 @pytest.fixture

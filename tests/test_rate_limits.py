@@ -9,9 +9,6 @@ deleted afterwards). The suite turns limits off (conftest); these tests put thei
 import asyncio
 import logging
 import os
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -30,12 +27,12 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.config import Settings
 from app.main import app, create_app
-from app.migrate import PROJECT_ROOT
 from app.ratelimit import Buckets, MemoryBuckets, Rate, RateLimits, rate_limits_from
 from app.ratelimit_redis import RedisBuckets
 from app.serve import server_options
 from tests.conftest import BASE_URL, TEST_DB
 from tests.factories import DEFAULT_PASSWORD, create_user, unique_email
+from tests.live_server import SERVE, free_port, running
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TOO_MANY = {"detail": "Too many requests, retry later"}
@@ -297,17 +294,11 @@ async def test_redis_keys_are_prefixed_and_expire(
         await inspector.aclose()
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_redis_down_falls_back_to_local_limits_without_500(
     client: AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Documented choice (README, Rate limits): count in this process until Redis is back."""
-    buckets = RedisBuckets.from_url(f"redis://127.0.0.1:{_closed_port()}/0", "unused:")
+    buckets = RedisBuckets.from_url(f"redis://127.0.0.1:{free_port()}/0", "unused:")
     user = await create_user(client)
     with (
         caplog.at_level(logging.WARNING, "app.ratelimit"),
@@ -368,7 +359,7 @@ async def test_rate_limit_enabled_false_turns_them_off(client: AsyncClient) -> N
         RATE_LIMIT_ENABLED=False,
         RATE_LIMIT_LOGIN_PER_ACCOUNT="1/hour",
         RATE_LIMIT_LOGIN_PER_ADDRESS="1/hour",
-        REDIS_URL=f"redis://127.0.0.1:{_closed_port()}/0",
+        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
     )
     rate_limits = rate_limits_from(settings)
     assert rate_limits.buckets is None
@@ -452,13 +443,12 @@ def test_the_server_trusts_proxy_headers_from_forwarded_allow_ips_only() -> None
 def real_server(redis_url: str, redis_prefix: str, tmp_path: Path) -> Iterator[str]:
     """`python -m app.serve`'s uvicorn options (2 workers, proxy headers from the default
     FORWARDED_ALLOW_IPS), on loopback, limits in Redis; yields the base URL."""
-    port = _closed_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": TEST_DB.url,  # this run's own; only read (unknown emails)
         "ENVIRONMENT": "test",
         "BCRYPT_ROUNDS": "4",
-        "PORT": str(port),
         "WEB_CONCURRENCY": "2",
         "RATE_LIMIT_ENABLED": "true",
         "RATE_LIMIT_LOGIN_PER_ADDRESS": "5/hour",
@@ -466,40 +456,8 @@ def real_server(redis_url: str, redis_prefix: str, tmp_path: Path) -> Iterator[s
         "RATE_LIMIT_REDIS_PREFIX": redis_prefix,
     }
     env.pop("FORWARDED_ALLOW_IPS", None)
-    code = (
-        "import uvicorn; from app.serve import server_options; "
-        "uvicorn.run(**{**server_options(), 'host': '127.0.0.1'})"
-    )
-    log_path = tmp_path / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-c", code],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the server did not start:\n{log_path.read_text(errors='replace')}")
-            try:
-                if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
+    with running(["-c", SERVE, str(port)], env, tmp_path / "server.log", port=port) as base_url:
         yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_workers_of_a_real_server_share_limits_and_trust_the_local_proxy(

@@ -9,15 +9,14 @@ a 4xx, never a hang or a 500. Short deadlines (REQUEST_*_TIMEOUT) keep it to a f
 import asyncio
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.live_server import SERVE, free_port, running
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HEAD_TIMEOUT = 2.5
@@ -32,17 +31,11 @@ class Answer:
     body: bytes
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """The production server options (app.serve.server_options), one worker, on loopback."""
     workdir = tmp_path_factory.mktemp("slow-clients")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{workdir}/app.db",  # its own; stalled bodies never reach it
@@ -52,39 +45,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         "REQUEST_HEADER_TIMEOUT": str(HEAD_TIMEOUT),
         "REQUEST_BODY_TIMEOUT": str(BODY_TIMEOUT),
         "LOG_LEVEL": "WARNING",
+        "WEB_CONCURRENCY": "1",
     }
-    code = (
-        "import sys, uvicorn; from app.serve import server_options; uvicorn.run(**{"
-        "**server_options(), 'host': '127.0.0.1', 'port': int(sys.argv[1]), 'workers': 1})"
-    )
-    log_path = workdir / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-c", code, str(port)],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the server did not start:\n{log_path.read_text(errors='replace')}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    # Graceful shutdown is bounded (20 s) in server_options.
+    with running(["-c", SERVE, str(port)], env, workdir / "server.log", port=port, stop_timeout=30):
         yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)  # graceful shutdown is bounded (20 s) in server_options
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 async def _read_answer(reader: asyncio.StreamReader, seconds: float) -> Answer:
