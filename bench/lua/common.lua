@@ -59,4 +59,15 @@ function common.published_count(posts)
   return posts - math.floor(posts / 10)
 end
 
+-- For the scripts that GET one random published post (get, floor): in init(), then request().
+local published
+function common.init_published()
+  common.randomize()
+  published = common.published_count(common.env_number("BENCH_POSTS"))
+end
+
+function common.get_random_published(prefix)
+  return wrk.format("GET", prefix .. common.published_id(math.random(0, published - 1)))
+end
+
 return common

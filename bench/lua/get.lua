@@ -2,15 +2,12 @@
 package.path = debug.getinfo(1, "S").source:match("^@(.*/)") .. "?.lua;" .. package.path
 local common = require("common")
 
-local published
 setup = common.setup
 function init(args)
   common.authorize()
-  common.randomize()
-  published = common.published_count(common.env_number("BENCH_POSTS"))
+  common.init_published()
 end
 
 function request()
-  local id = common.published_id(math.random(0, published - 1))
-  return wrk.format("GET", "/posts/" .. id)
+  return common.get_random_published("/posts/")
 end
