@@ -35,20 +35,28 @@ class ReadPool:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         slots = self._slots = self._slots or asyncio.Semaphore(self._size)
+        await self._take(slots)
         try:
-            async with asyncio.timeout(self._timeout):
-                await slots.acquire()
-        except TimeoutError:
-            raise ReadPoolTimeout(f"no read connection free in {self._timeout:g} s") from None
-        try:
-            connection, born = self._idle.pop() if self._idle else (await self._connect(), 0.0)
-            born = born or time.monotonic()
+            if self._idle:
+                connection, born = self._idle.pop()
+            else:
+                connection, born = await self._connect(), time.monotonic()
             try:
                 yield connection
             finally:
                 await self._give_back(connection, born)
         finally:
             slots.release()
+
+    async def _take(self, slots: asyncio.Semaphore) -> None:
+        if not slots.locked():
+            await slots.acquire()  # free: no wait, so no timer either
+            return
+        try:
+            async with asyncio.timeout(self._timeout):
+                await slots.acquire()
+        except TimeoutError:
+            raise ReadPoolTimeout(f"no read connection free in {self._timeout:g} s") from None
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         return await psycopg.AsyncConnection.connect(self._conninfo, **self._kwargs)
