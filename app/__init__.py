@@ -1,0 +1,1 @@
+"""Posts API: users, login, posts and votes on async FastAPI and SQLModel."""

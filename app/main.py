@@ -9,17 +9,16 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp
 
-from app.config import settings
-from app.db import engine
-from app.docs import add_docs
-from app.errors import register_error_handlers
-from app.logs import configure_logging, logger
-from app.middleware import RequestContextMiddleware
-from app.migrate import SCHEMA_HEAD, schema_problem, upgrade_to_head
-from app.ratelimit import rate_limits_from
-from app.reads import pool_reader
-from app.request_limits import RequestLimits
-from app.routers import auth, meta, posts, users, votes
+from app.api.routes import auth, meta, posts, users, votes
+from app.core.config import settings
+from app.core.logging import configure_logging, logger
+from app.db.engine import engine
+from app.db.migrations import SCHEMA_HEAD, schema_problem, upgrade_to_head
+from app.ratelimit.limits import rate_limits_from
+from app.web.docs import add_docs
+from app.web.errors import register_error_handlers
+from app.web.middleware import RequestContextMiddleware
+from app.web.request_limits import RequestLimits
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -48,8 +47,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await _report_schema()
     yield
     await app.state.rate_limits.aclose()
-    if pool_reader is not None:
-        await pool_reader.close()
     await engine.dispose()
 
 
@@ -72,7 +69,7 @@ def create_app() -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         max_body_size=MAX_BODY_BYTES,
-        # Served by app.docs from local files instead of a CDN.
+        # Served by app/web/docs.py from local files instead of a CDN.
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,

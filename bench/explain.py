@@ -1,12 +1,13 @@
 """`EXPLAIN (ANALYZE, BUFFERS)` of the feed queries, with the SQL and parameters the app sends.
 
 The statements are not rebuilt here: `capture_list_sql` calls the app's own service function
-(`app.services.posts.list_posts`) with a reader (`app.reads.Reader`) that records every query
-it is asked to run, then runs it on a real connection to the benchmark database. Whatever the
-app's query looks like after an optimisation, this explains that query.
+(`app.services.posts.list_posts`) with the read path's `fetch` (`app.db.reads.fetch`) replaced
+by one that records every query it is asked to run, then runs it on a real connection to the
+benchmark database. Whatever the app's query looks like after an optimisation, this explains
+that query.
 
 This is the one place that depends on the app's internals (the service's name and keyword
-arguments, the reader protocol). If they change, `explain_feed` reports "explain unavailable:
+arguments, `fetch`'s signature). If they change, `explain_feed` reports "explain unavailable:
 <reason>" instead of failing the run: adjust `capture_list_sql`.
 """
 
@@ -26,25 +27,26 @@ class Captured:
 
 async def _capture(url: str, viewer_id: int, skip: int, search: str | None) -> list[Captured]:
     # The app's internals: see the module docstring.
-    from app.reads import Query
-    from app.security import TokenClaims
+    from app.core.security import TokenClaims
+    from app.db import reads
     from app.services.posts import list_posts
 
     captured: list[Captured] = []
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
 
-    class RecordingReader:
-        def __init__(self, connection: psycopg.AsyncConnection[Any]) -> None:
-            self.connection = connection
-
-        async def fetch(self, query: Query, params: Any, *, prepare: bool | None = None) -> Any:
+        async def recording_fetch(
+            query: reads.Query, params: Any, *, prepare: bool | None = None
+        ) -> Any:
             captured.append(Captured(query.sql, dict(params)))
-            cursor = await self.connection.execute(query.sql, params, prepare=prepare)
+            cursor = await connection.execute(query.sql, params, prepare=prepare)
             return await cursor.fetchall()
 
-    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
-        reader = RecordingReader(connection)
         viewer = TokenClaims(user_id=viewer_id, issued_at=time.time())
-        await list_posts(reader, viewer, limit=10, skip=skip, search=search)
+        original, reads.fetch = reads.fetch, recording_fetch  # type: ignore[assignment]
+        try:
+            await list_posts(viewer, limit=10, skip=skip, search=search)
+        finally:
+            reads.fetch = original
     return captured
 
 

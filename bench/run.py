@@ -138,7 +138,7 @@ def _server_db(server_url: str) -> str:
 
 def app_settings_from_environment() -> dict[str, str]:
     """Settings the app will read from this environment (or .env) besides the forced ones."""
-    from app.config import Settings
+    from app.core.config import Settings
 
     forced = {"DATABASE_URL", "ENVIRONMENT", "SECRET_KEY", "LOG_FORMAT", "BCRYPT_ROUNDS"}
     names = set(Settings.model_fields) - forced

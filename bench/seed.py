@@ -16,8 +16,8 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from app.config import to_async_url
-from app.migrate import upgrade_to_head
+from app.core.config import to_async_url
+from app.db.migrations import upgrade_to_head
 
 Log = Callable[[str], None]  # prints a progress line
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from app.config import settings
+from app.core.config import settings
 
 config = context.config
 target_metadata = SQLModel.metadata

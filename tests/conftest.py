@@ -1,4 +1,4 @@
-"""Fixtures: one database per run, migrated with Alembic; each test rolled back.
+"""Fixtures: one database per run, migrated with Alembic; each test's rows deleted after it.
 
 Runs on SQLite by default; set TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/postgres)
 to run on PostgreSQL: the suite creates its own uniquely named database there and drops it.
@@ -16,19 +16,18 @@ os.environ["SECRET_KEY"] = "test-secret-key-that-is-long-enough-for-hs256"
 os.environ["BCRYPT_ROUNDS"] = "4"  # real bcrypt, at its lowest cost, so the suite is quick
 os.environ["RATE_LIMIT_ENABLED"] = "false"  # many logins from one address; see test_rate_limits
 
-from collections.abc import AsyncIterator, Callable, Iterator  # noqa: E402
-from contextlib import asynccontextmanager  # noqa: E402
+from collections.abc import AsyncIterator, Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 from httpx import ASGITransport, AsyncClient  # noqa: E402
 from sqlalchemy import text  # noqa: E402
+from sqlmodel import SQLModel  # noqa: E402
 from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: E402
 
-from app.config import settings  # noqa: E402
-from app.db import SessionDep, engine, get_session  # noqa: E402
+from app.core.config import settings  # noqa: E402
+from app.db.engine import SessionFactory, engine  # noqa: E402
+from app.db.migrations import upgrade_to_head  # noqa: E402
 from app.main import app  # noqa: E402
-from app.migrate import upgrade_to_head  # noqa: E402
-from app.reads import SessionReader, get_reader, pool_reader  # noqa: E402
 
 assert TEST_DB.url == settings.DATABASE_URL, "the app must not touch any database but the run's own"
 
@@ -60,72 +59,30 @@ def database() -> Iterator[TestDatabase]:
 @pytest.fixture(scope="session", autouse=True)
 async def _dispose_engine(database: TestDatabase) -> AsyncIterator[None]:
     yield
-    # Before the database is dropped.
-    if pool_reader is not None:
-        await pool_reader.close()
-    await engine.dispose()
+    await engine.dispose()  # before the database is dropped
+
+
+async def empty_tables() -> None:
+    """Delete every row of this run's database (children first), so the next test starts empty."""
+    async with engine.begin() as connection:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            await connection.execute(text(f"DELETE FROM {table.name}"))
 
 
 @pytest.fixture
-async def session() -> AsyncIterator[AsyncSession]:
-    """A session inside an outer transaction that is rolled back after the test.
-
-    The app's own commits become savepoint releases, so every test starts from empty tables.
-    """
-    async with engine.connect() as connection:
-        transaction = await connection.begin()
-        session = AsyncSession(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
-        try:
-            yield session
-        finally:
-            await session.close()
-            await transaction.rollback()
-
-
-async def _session_reader(session: SessionDep) -> SessionReader:
-    return SessionReader(session)
-
-
-@asynccontextmanager
-async def app_client(
-    sessions: Callable[[], AsyncIterator[AsyncSession]],
-) -> AsyncIterator[AsyncClient]:
-    """An HTTP client for the app whose requests get their session from `sessions`."""
-    app.dependency_overrides[get_session] = sessions
-    # Reads too go through that session (on PostgreSQL: the same psycopg calls as the read
-    # pool's, on the session's connection), so that they see what the test wrote.
-    app.dependency_overrides[get_reader] = _session_reader
+async def client() -> AsyncIterator[AsyncClient]:
+    """An HTTP client for the app as it runs in production: a session per request, real
+    commits, the read path on the engine's own pool. The tables are emptied afterwards."""
     try:
         async with AsyncClient(transport=ASGITransport(app=app), base_url=BASE_URL) as client:
             yield client
     finally:
-        app.dependency_overrides.pop(get_session, None)
-        app.dependency_overrides.pop(get_reader, None)
+        await empty_tables()
 
 
 @pytest.fixture
-async def client(session: AsyncSession) -> AsyncIterator[AsyncClient]:
-    """An HTTP client for the app, its database work inside the test's transaction."""
-
-    async def _test_session() -> AsyncIterator[AsyncSession]:
+async def session(client: AsyncClient) -> AsyncIterator[AsyncSession]:
+    """A session of the test's own on the run's database, to look at (or change) what the app
+    stored: commit what it changes, as the app sees only committed rows."""
+    async with SessionFactory() as session:
         yield session
-
-    async with app_client(_test_session) as client:
-        yield client
-
-
-@pytest.fixture
-async def committing_client() -> AsyncIterator[AsyncClient]:
-    """An HTTP client for the app as it runs: a session per request, real commits.
-
-    For races between connections. The tables are emptied afterwards (this run's own database).
-    """
-    try:
-        async with AsyncClient(transport=ASGITransport(app=app), base_url=BASE_URL) as client:
-            yield client
-    finally:
-        async with engine.begin() as connection:
-            for table in ("votes", "posts", "users"):
-                await connection.execute(text(f"DELETE FROM {table}"))

@@ -14,12 +14,12 @@ from signal import SIGINT
 import httpx
 import pytest
 
-from app.migrate import PROJECT_ROOT
+from app.db.migrations import PROJECT_ROOT
 
 # `python -c SERVE <port>`: the production server's options (app.serve.server_options, with
 # WEB_CONCURRENCY workers), on loopback.
 SERVE = (
-    "import sys, uvicorn; from app.serve import server_options; "
+    "import sys, uvicorn; from app.cli.serve import server_options; "
     "uvicorn.run(**{**server_options(), 'host': '127.0.0.1', 'port': int(sys.argv[1])})"
 )
 

@@ -18,7 +18,7 @@ import pytest
 from httpx import AsyncClient
 from jwt.warnings import InsecureKeyLengthWarning
 
-from app.config import settings
+from app.core.config import settings
 from tests.checks import assert_unauthorized
 from tests.factories import bearer, create_post, create_user, login, new_account
 

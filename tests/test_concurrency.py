@@ -31,9 +31,8 @@ def letter_cases(email: str, count: int) -> list[str]:
 
 
 async def test_concurrent_identical_votes_give_one_201_and_409s(
-    committing_client: AsyncClient,
+    client: AsyncClient,
 ) -> None:
-    client = committing_client
     author = await new_account(client)
     voter = await new_account(client)
     post = await create_post(client, author["headers"])
@@ -51,8 +50,7 @@ async def test_concurrent_identical_votes_give_one_201_and_409s(
     assert (seen.json()["votes"], seen.json()["voted"]) == (1, True)
 
 
-async def test_concurrent_votes_by_many_users_all_count(committing_client: AsyncClient) -> None:
-    client = committing_client
+async def test_concurrent_votes_by_many_users_all_count(client: AsyncClient) -> None:
     author = await new_account(client)
     post = await create_post(client, author["headers"])
     voters = [await new_account(client) for _ in range(10)]
@@ -70,9 +68,8 @@ async def test_concurrent_votes_by_many_users_all_count(committing_client: Async
 
 
 async def test_concurrent_registrations_of_one_email_give_one_201_and_409s(
-    committing_client: AsyncClient,
+    client: AsyncClient,
 ) -> None:
-    client = committing_client
     spellings = letter_cases("race.condition@example.com", RACERS)
 
     responses = await asyncio.gather(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.config import Settings, to_async_url
+from app.core.config import Settings, to_async_url
 
 
 @pytest.mark.parametrize(

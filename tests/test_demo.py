@@ -2,8 +2,7 @@
 
 The demo runs as a subprocess, as a developer would run it, against its own scratch database
 (not the run's database, whose tables the other tests expect to be empty). The results are
-checked in the database and through the HTTP API, the app's sessions pointed at the scratch
-database for the occasion.
+checked in the database and through the HTTP API of the app served on the scratch database.
 """
 
 import asyncio
@@ -21,13 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import make_engine, make_session_factory
-from app.demo import DEMO_PASSWORD, POSTS, USERS, email_of
+from app.cli.demo import DEMO_PASSWORD, POSTS, USERS, email_of
+from app.core.security import hash_password, verify_password
+from app.db.engine import make_engine
 from app.models import User
-from app.security import hash_password, verify_password
-from tests.conftest import TEST_DB, app_client
+from tests.conftest import TEST_DB
 from tests.database import TestDatabase
 from tests.factories import bearer, login
+from tests.live_server import free_port, running
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SUMMARY_LINE = re.compile(r"^  (users|posts|votes): (\d+) created, (\d+) already there$", re.M)
@@ -100,20 +100,18 @@ async def table_counts(engine: AsyncEngine) -> dict[str, int]:
 
 
 @asynccontextmanager
-async def scratch_client(engine: AsyncEngine) -> AsyncIterator[AsyncClient]:
-    """An HTTP client for the app, its sessions (one per request) on the scratch database."""
-    factory = make_session_factory(engine)
-
-    async def scratch_session() -> AsyncIterator[AsyncSession]:
-        async with factory() as session:
-            yield session
-
-    async with app_client(scratch_session) as client:
-        yield client
+async def scratch_client(database_url: str, log_path: Path) -> AsyncIterator[AsyncClient]:
+    """An HTTP client for the app, served in its own process on the scratch database."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "ENVIRONMENT": "test"}
+    uvicorn = ["-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    with running(uvicorn, env, log_path, port=port) as base_url:
+        async with AsyncClient(base_url=base_url) as client:
+            yield client
 
 
 async def test_demo_seeds_once_and_its_logins_work(
-    scratch_database: TestDatabase, scratch_engine: AsyncEngine
+    scratch_database: TestDatabase, scratch_engine: AsyncEngine, tmp_path: Path
 ) -> None:
     first = await run_demo(scratch_database.url)
     assert summary(first) == ALL_NEW
@@ -133,7 +131,7 @@ async def test_demo_seeds_once_and_its_logins_work(
             assert user.name == name
             assert await verify_password(password, user.hashed_password)
 
-    async with scratch_client(scratch_engine) as client:
+    async with scratch_client(scratch_database.url, tmp_path / "server.log") as client:
         alice = bearer(await login(client, email_of("alice"), DEMO_PASSWORD))
         response = await client.get("/posts", params={"limit": 100}, headers=alice)
         assert response.status_code == 200, response.text

@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from app.migrate import upgrade_to_head
+from app.db.migrations import upgrade_to_head
 from tests.conftest import TEST_DB
 from tests.database import TestDatabase
 from tests.live_server import free_port, running

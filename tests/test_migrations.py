@@ -11,7 +11,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
-from app.migrate import alembic_config
+from app.db.migrations import alembic_config
 from tests.conftest import TEST_DB
 from tests.database import TestDatabase
 

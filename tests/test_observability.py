@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from httpx import ASGITransport, AsyncClient
 
-from app.logs import JSONFormatter, RequestIdFilter
+from app.core.logging import JSONFormatter, RequestIdFilter
 from app.main import create_app
 
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")

@@ -42,7 +42,7 @@ import httpx
 import psycopg
 import pytest
 
-from app.config import Settings
+from app.core.config import Settings
 from tests.live_server import free_port, spawn, stop
 from tests.pg_cluster import PgCluster, ShutdownMode, missing_binaries
 

@@ -14,11 +14,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import db
-from app.config import DEV_SECRET_KEY, Settings, settings
-from app.docs import DOCS_CSP
+from app.core.config import DEV_SECRET_KEY, Settings, settings
+from app.db import engine as db
+from app.db.migrations import PROJECT_ROOT, SCHEMA_HEAD
 from app.main import create_app
-from app.migrate import PROJECT_ROOT, SCHEMA_HEAD
+from app.web.docs import DOCS_CSP
 from tests.conftest import TEST_DB
 
 GOOD_KEY = "k" * 32
@@ -118,9 +118,13 @@ def test_migrate_brings_a_new_database_to_the_latest_revision(tmp_path: os.PathL
 async def test_health_db_is_503_with_the_reason_when_the_schema_is_behind(
     client: AsyncClient, session: AsyncSession
 ) -> None:
-    # Inside the test's transaction, rolled back afterwards.
     await session.exec(text("UPDATE alembic_version SET version_num = 'old'"))  # type: ignore[call-overload]
-    response = await client.get("/health/db")
+    await session.commit()
+    try:
+        response = await client.get("/health/db")
+    finally:
+        await session.exec(text(f"UPDATE alembic_version SET version_num = '{SCHEMA_HEAD}'"))  # type: ignore[call-overload]
+        await session.commit()
     assert response.status_code == 503
     detail = response.json()["detail"]
     assert "revision old" in detail and f"needs {SCHEMA_HEAD}" in detail

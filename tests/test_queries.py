@@ -9,8 +9,8 @@ from typing import Any
 from httpx import AsyncClient
 from sqlalchemy import event
 
-from app import reads
-from app.db import engine
+from app.db import reads
+from app.db.engine import engine
 from tests.factories import create_post, new_account, vote
 
 _DATA_STATEMENTS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")

@@ -25,11 +25,12 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app.config import Settings
+from app.cli.serve import server_options
+from app.core.config import Rate, Settings
 from app.main import app, create_app
-from app.ratelimit import Buckets, MemoryBuckets, Rate, RateLimits, rate_limits_from
-from app.ratelimit_redis import RedisBuckets
-from app.serve import server_options
+from app.ratelimit.buckets import Buckets, MemoryBuckets
+from app.ratelimit.limits import RateLimits, rate_limits_from
+from app.ratelimit.redis_buckets import RedisBuckets
 from tests.conftest import BASE_URL, TEST_DB
 from tests.factories import DEFAULT_PASSWORD, create_user, unique_email
 from tests.live_server import SERVE, free_port, running
@@ -238,14 +239,12 @@ async def test_successful_logins_give_their_token_back(
 
 
 async def test_concurrent_wrong_guesses_never_outnumber_the_bucket(
-    committing_client: AsyncClient, new_buckets: Callable[[], Buckets], bcrypt_calls: BcryptCalls
+    client: AsyncClient, new_buckets: Callable[[], Buckets], bcrypt_calls: BcryptCalls
 ) -> None:
-    user = await create_user(committing_client)
+    user = await create_user(client)
     before = bcrypt_calls.count
     with limited(limits(new_buckets(), login_account="3/minute")):
-        responses = await asyncio.gather(
-            *(try_login(committing_client, user["email"]) for _ in range(12))
-        )
+        responses = await asyncio.gather(*(try_login(client, user["email"]) for _ in range(12)))
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [401] * 3 + [429] * 9
     assert bcrypt_calls.count - before == 3

@@ -4,8 +4,8 @@ from httpx import AsyncClient
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import security
-from app.config import settings
+from app.core import security
+from app.core.config import settings
 from app.models import User
 from tests.factories import create_user
 

@@ -1,0 +1,1 @@
+"""Use cases: plain async functions, the session first, one explicit commit each."""

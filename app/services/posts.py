@@ -1,9 +1,9 @@
 """Posts: every `PostPublic` comes from one statement built here.
 
 The statements are built once, with bound parameters, so that each is compiled once and every
-request only binds its values. The feed and single-post reads run through a `Reader`
-(app/reads.py), straight on psycopg in production; writes and the reads after them use the
-session.
+request only binds its values. The feed and single-post reads run on the read path
+(app/db/reads.py), one statement each, outside the ORM session; writes and the reads after them
+use the session.
 """
 
 from collections.abc import Sequence
@@ -13,11 +13,12 @@ from sqlalchemy import ColumnElement, Integer, bindparam, exists, func, or_, tru
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.errors import NotFound, Unauthorized
+from app.core.errors import NotFound, Unauthorized
+from app.core.security import TokenClaims
+from app.db import reads
+from app.db.reads import Query, Row
+from app.db.sql import like_ignoring_case, like_pattern
 from app.models import Post, PostCreate, PostPublic, PostUpdate, User, UserPublic, Vote, utcnow
-from app.reads import Query, Reader, Row
-from app.security import TokenClaims
-from app.sql import like_ignoring_case, like_pattern
 
 _viewer = bindparam("viewer_id", type_=Integer)
 
@@ -123,31 +124,29 @@ def _to_public(row: Row) -> PostPublic:
 
 
 async def _read(
-    reader: Reader, viewer: TokenClaims, query: Query, *, prepare: bool | None = None, **params: Any
+    viewer: TokenClaims, query: Query, *, prepare: bool | None = None, **params: Any
 ) -> list[PostPublic]:
     """The posts of a `_for_viewer` query, once the caller's token is found valid (else 401)."""
-    rows = await reader.fetch(query, {"viewer_id": viewer.user_id, **params}, prepare=prepare)
+    rows = await reads.fetch(query, {"viewer_id": viewer.user_id, **params}, prepare=prepare)
     if not (rows and viewer.still_valid(rows[0][0])):
         raise Unauthorized()
     return [_to_public(row[1:]) for row in rows if row[1] is not None]
 
 
 async def list_posts(
-    reader: Reader, viewer: TokenClaims, *, limit: int, skip: int, search: str | None
+    viewer: TokenClaims, *, limit: int, skip: int, search: str | None
 ) -> list[PostPublic]:
     if not search:
-        return await _read(reader, viewer, _FEED, limit=limit, skip=skip)
+        return await _read(viewer, _FEED, limit=limit, skip=skip)
     # A statement run often gets prepared, and PostgreSQL may then reuse one generic plan for
     # every pattern. The best plan depends on the word: walk the feed index for a common one,
     # use the trigram index for a rare one. So each search is planned for its word.
     pattern = like_pattern(search)
-    return await _read(
-        reader, viewer, _SEARCH, prepare=False, limit=limit, skip=skip, pattern=pattern
-    )
+    return await _read(viewer, _SEARCH, prepare=False, limit=limit, skip=skip, pattern=pattern)
 
 
-async def get_post(reader: Reader, viewer: TokenClaims, post_id: int) -> PostPublic:
-    posts = await _read(reader, viewer, _ONE, post_id=post_id)
+async def get_post(viewer: TokenClaims, post_id: int) -> PostPublic:
+    posts = await _read(viewer, _ONE, post_id=post_id)
     if not posts:
         raise NotFound("Post not found")
     return posts[0]

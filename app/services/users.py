@@ -5,9 +5,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.errors import Conflict, Forbidden, NotFound
+from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.security import hash_password, verify_password
 from app.models import User, UserCreate, UserUpdate, utcnow
-from app.security import hash_password, verify_password
 
 EMAIL_TAKEN = "Email already registered"
 

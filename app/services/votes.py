@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.errors import Conflict, NotFound
+from app.core.errors import Conflict, NotFound
 from app.models import User, Vote, utcnow
 from app.services.posts import get_visible_post
 

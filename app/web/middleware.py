@@ -7,7 +7,7 @@ import uuid
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.logs import access_logger, request_id_var
+from app.core.logging import access_logger, request_id_var
 
 # A client's own id is kept when it is a plain token; anything else gets a fresh one.
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")

@@ -1,17 +1,16 @@
-"""The async engine, the session factory and the `SessionDep` dependency."""
+"""The async engine (one connection pool per worker process) and the request's session."""
 
 from collections.abc import AsyncIterator
 from contextlib import suppress
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.config import settings
-from app.sql import unicode_lower
+from app.core.config import settings
+from app.db.sql import unicode_lower
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -33,8 +32,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-def postgresql_connect_args() -> dict[str, Any]:
-    """psycopg connection options, shared by the session's pool and the read pool."""
+def _postgresql_connect_args() -> dict[str, Any]:
+    """psycopg connection options."""
     connect_args: dict[str, Any] = {"connect_timeout": settings.DB_CONNECT_TIMEOUT}
     if settings.DB_PGBOUNCER:
         # Transaction poolers hand each transaction to any server connection: prepared
@@ -60,8 +59,10 @@ def _postgresql_options() -> dict[str, Any]:
         "pool_size": settings.DB_POOL_SIZE,
         "max_overflow": settings.DB_MAX_OVERFLOW,
         "pool_timeout": settings.DB_POOL_TIMEOUT,
-        "pool_pre_ping": True,  # a restarted server costs one retry, not a 500
-        "connect_args": postgresql_connect_args(),
+        # A connection that a restart or failover killed is found at checkout and replaced
+        # (with every older one), so a restart no request sees costs no request.
+        "pool_pre_ping": True,
+        "connect_args": _postgresql_connect_args(),
     }
 
 
@@ -83,7 +84,8 @@ SessionFactory = make_session_factory(engine)
 
 
 async def get_session() -> AsyncIterator[AsyncSession]:
-    # No commit here: teardown runs after the response is sent. Services commit.
+    """The request's session (the `SessionDep` dependency). No commit here: teardown runs
+    after the response is sent, so services commit."""
     session = SessionFactory()
     try:
         yield session
@@ -91,6 +93,3 @@ async def get_session() -> AsyncIterator[AsyncSession]:
         # The client has its answer by now: a database gone meanwhile is no error of its own.
         with suppress(DBAPIError):
             await session.close()
-
-
-SessionDep = Annotated[AsyncSession, Depends(get_session)]

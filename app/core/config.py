@@ -1,13 +1,13 @@
 """Settings from the environment and `.env` (pydantic-settings)."""
 
 import json
+import re
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
-
-from app.ratelimit import Rate
 
 DEV_SECRET_KEY = "dev-secret-key-change-me-in-production-0123456789"
 MIN_SECRET_KEY_BYTES = 32
@@ -31,6 +31,35 @@ def to_async_url(url: str) -> str:
     driver = _ASYNC_DRIVERS.get(scheme.lower(), scheme)
     # make_url validates the rest of the URL and keeps the password intact.
     return make_url(f"{driver}://{rest}").render_as_string(hide_password=False)
+
+
+_PERIODS = {"second": 1, "minute": 60, "hour": 3600}
+_RATE = re.compile(r"([1-9][0-9]{0,8})/(second|minute|hour)")
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A rate-limit setting, "N/second", "N/minute" or "N/hour": `limit` requests at once,
+    refilled at `limit` per `period` seconds."""
+
+    limit: int
+    period: float
+
+    @classmethod
+    def parse(cls, text: str) -> "Rate":
+        match = _RATE.fullmatch(text.strip())
+        if match is None:
+            raise ValueError(f"{text!r} is not a rate like '10/minute' (N/second|minute|hour)")
+        return cls(limit=int(match[1]), period=_PERIODS[match[2]])
+
+    @property
+    def interval(self) -> float:
+        """Seconds for one token to come back."""
+        return self.period / self.limit
+
+    def __str__(self) -> str:
+        unit = {seconds: name for name, seconds in _PERIODS.items()}[int(self.period)]
+        return f"{self.limit}/{unit}"
 
 
 def _rate(value: object) -> object:
@@ -73,7 +102,7 @@ class Settings(BaseSettings):
     # How long `python -m app.migrate` waits for the database to accept connections.
     MIGRATE_WAIT_SECONDS: float = Field(default=60, ge=0)
 
-    # Rate limits on POST /login and POST /users (app.ratelimit); false for load tests.
+    # Rate limits on POST /login and POST /users (app/ratelimit); false for load tests.
     RATE_LIMIT_ENABLED: bool = True
     RATE_LIMIT_LOGIN_PER_ADDRESS: RateSetting = Rate.parse("200/minute")
     # Failed logins per email (successful ones give their token back).

@@ -1,11 +1,12 @@
-"""Errors that carry their HTTP status, and the handlers that turn everything into JSON."""
+"""The handlers that turn every error into JSON: service errors, validation errors, HTTP errors,
+a database that cannot be reached (503), and anything unexpected (500, its trace logged)."""
 
 import json
 import logging
 import math
 import re
 from functools import cache
-from typing import Any, ClassVar
+from typing import Any
 
 import psycopg
 from fastapi import FastAPI, Request
@@ -13,81 +14,14 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from app.core.errors import ServiceError, ServiceUnavailable
+
 logger = logging.getLogger("app.errors")
-
-
-class ErrorMessage(BaseModel):
-    """The body of every error the service raises (422 keeps FastAPI's own shape)."""
-
-    detail: str
-
-
-_DESCRIPTIONS = {
-    400: "Body that cannot be parsed (not UTF-8, broken multipart)",
-    401: "Missing, malformed, expired or revoked token (WWW-Authenticate: Bearer)",
-    403: "Not the owner of the post",
-    404: "Not found",
-    409: "Conflict",
-    413: "Request body over 1 MiB",
-    429: "Too many attempts (Retry-After, in seconds)",
-    503: "Database unavailable (Retry-After)",
-}
-
-
-def error_responses(*codes: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the errors a route can answer with, e.g.
-    `error_responses(401, 404, _404="Post not found")`."""
-    return {
-        code: {
-            "model": ErrorMessage,
-            "description": descriptions.get(f"_{code}", _DESCRIPTIONS[code]),
-        }
-        for code in codes
-    }
-
-
-class ServiceError(Exception):
-    status_code = 400
-    detail = "Bad request"
-    headers: ClassVar[dict[str, str] | None] = None
-
-    def __init__(self, detail: str | None = None) -> None:
-        super().__init__(detail or self.detail)
-        if detail is not None:
-            self.detail = detail
-
-
-class Unauthorized(ServiceError):
-    status_code = 401
-    detail = "Could not validate credentials"
-    headers: ClassVar[dict[str, str] | None] = {"WWW-Authenticate": "Bearer"}
-
-
-class Forbidden(ServiceError):
-    status_code = 403
-    detail = "Not authorized to perform requested action"
-
-
-class NotFound(ServiceError):
-    status_code = 404
-    detail = "Not found"
-
-
-class Conflict(ServiceError):
-    status_code = 409
-    detail = "Conflict"
-
-
-class ServiceUnavailable(ServiceError):
-    status_code = 503
-    detail = "Database unavailable"
-    headers: ClassVar[dict[str, str] | None] = {"Retry-After": "5"}
 
 
 def _strict_json(value: Any) -> Any:
@@ -113,7 +47,7 @@ class EchoSafeJSONResponse(JSONResponse):
 
 async def _service_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+    return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers or None)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -154,8 +88,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return await http_exception_handler(request, exc)
 
 
-# From the session (SQLAlchemy's wrappers) and from the read path (psycopg itself; its pool's
-# ReadPoolTimeout is an OperationalError).
+# From SQLAlchemy (its wrappers, and its pool's timeout) and from the read path, which runs its
+# statement on psycopg itself (app/db/reads.py).
 _DATABASE_UNAVAILABLE = (
     OperationalError,
     InterfaceError,

@@ -17,7 +17,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from app.ratelimit import Limit, MemoryBuckets, bucket_id
+from app.ratelimit.buckets import Limit, MemoryBuckets, bucket_id
 
 if TYPE_CHECKING:
     from redis.commands.core import AsyncScript

@@ -1,13 +1,14 @@
+"""Logging in (the OAuth2 password flow) and logging out everywhere."""
+
 from typing import Annotated
 
 from fastapi import APIRouter, Form, status
 
-from app.db import SessionDep
-from app.deps import CurrentUser
-from app.errors import Unauthorized, error_responses
+from app.api.deps import CurrentUser, LoginLimits, SessionDep
+from app.api.responses import error_responses
+from app.core.errors import Unauthorized
+from app.core.security import create_access_token
 from app.models import LoginForm, Token
-from app.ratelimit import LoginLimits
-from app.security import create_access_token
 from app.services import users
 
 router = APIRouter(tags=["auth"])

@@ -1,13 +1,13 @@
+"""Posts: the feed, single posts, creating, changing and deleting them."""
+
 from typing import Annotated
 
 from fastapi import APIRouter, Body, status
 from starlette.convertors import StringConvertor, register_url_convertor
 
-from app.db import SessionDep
-from app.deps import CurrentUser, Limit, OwnedPost, PostId, Search, Skip, Viewer
-from app.errors import error_responses
+from app.api.deps import CurrentUser, Limit, OwnedPost, PostId, Search, SessionDep, Skip, Viewer
+from app.api.responses import error_responses
 from app.models import PostCreate, PostPublic, PostUpdate
-from app.reads import ReaderDep
 from app.services import posts
 
 router = APIRouter(prefix="/posts", tags=["posts"], responses=error_responses(401, 503))
@@ -30,14 +30,13 @@ WITH_BODY = error_responses(400, 413)
 
 @router.get("")
 async def list_posts(
-    reader: ReaderDep,
     viewer: Viewer,
     limit: Limit = 10,
     skip: Skip = 0,
     search: Search = None,
 ) -> list[PostPublic]:
     """Published posts and the caller's drafts, newest first."""
-    return await posts.list_posts(reader, viewer, limit=limit, skip=skip, search=search)
+    return await posts.list_posts(viewer, limit=limit, skip=skip, search=search)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=WITH_BODY)
@@ -56,8 +55,8 @@ async def create_posts(
 
 
 @router.get(POST_PATH, responses=NOT_FOUND)
-async def read_post(reader: ReaderDep, viewer: Viewer, post_id: PostId) -> PostPublic:
-    return await posts.get_post(reader, viewer, post_id)
+async def read_post(viewer: Viewer, post_id: PostId) -> PostPublic:
+    return await posts.get_post(viewer, post_id)
 
 
 @router.put(POST_PATH, responses={**OWNER_ONLY, **WITH_BODY})

@@ -1,8 +1,9 @@
+"""Votes: one per user and post, and taking it back."""
+
 from fastapi import APIRouter, Response, status
 
-from app.db import SessionDep
-from app.deps import CurrentUser
-from app.errors import error_responses
+from app.api.deps import CurrentUser, SessionDep
+from app.api.responses import error_responses
 from app.models import Message, VoteCreate
 from app.services import votes
 

@@ -15,8 +15,7 @@ from typing import Any, TypeVar
 import bcrypt
 import jwt
 
-from app.config import settings
-from app.models import MAX_PASSWORD_BYTES
+from app.core.config import settings
 
 ALGORITHM = "HS256"
 T = TypeVar("T")
@@ -56,11 +55,13 @@ async def hash_password(password: str) -> str:
 
 
 def _check(password: bytes, hashed: bytes) -> bool:
-    if len(password) > MAX_PASSWORD_BYTES:
-        # Cannot match any stored hash; spend the same time so that timing says nothing.
+    try:
+        return bcrypt.checkpw(password, hashed)
+    except ValueError:
+        # Over bcrypt's 72 bytes (bcrypt 5 refuses it before hashing): it cannot match any
+        # stored hash. Spend the same time, so that timing says nothing.
         bcrypt.checkpw(b"", hashed)
         return False
-    return bcrypt.checkpw(password, hashed)
 
 
 async def verify_password(password: str, hashed: str | None) -> bool:

@@ -1,17 +1,22 @@
-"""Dependencies that validate against the database, and shared parameter types."""
+"""Dependencies the routers share: the session, the caller, the post they may see or change,
+the rate limits, and the types of path and query parameters."""
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import AfterValidator
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import SessionDep
-from app.errors import Forbidden, Unauthorized
+from app.core.errors import Forbidden, Unauthorized
+from app.core.security import TokenClaims, decode_access_token
+from app.db.engine import get_session
 from app.models import MAX_ID, Post, User, ensure_storable
-from app.security import TokenClaims, decode_access_token
+from app.ratelimit.limits import RateLimits
 from app.services import posts
 from app.services.users import find_user
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 # tokenUrl makes Swagger's Authorize button log in through POST /login.
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="login")
@@ -69,3 +74,29 @@ async def get_owned_post(post: VisiblePost, user: CurrentUser) -> Post:
 
 
 OwnedPost = Annotated[Post, Depends(get_owned_post)]
+
+
+def client_address(request: Request) -> str:
+    """The peer as uvicorn reports it: the proxy's X-Forwarded-For only from trusted proxies
+    (FORWARDED_ALLOW_IPS, see app/cli/serve.py)."""
+    return request.client.host if request.client else "unknown"
+
+
+def rate_limits(request: Request) -> RateLimits:
+    limits: RateLimits = request.app.state.rate_limits
+    return limits
+
+
+async def _login_address_limit(request: Request) -> RateLimits:
+    limits = rate_limits(request)
+    await limits.check_login_address(client_address(request))
+    return limits
+
+
+async def limit_registration(request: Request) -> None:
+    await rate_limits(request).check_register_address(client_address(request))
+
+
+# For POST /login: the address is charged when the route starts (before the form is even
+# validated); the route then takes the account's token itself, before bcrypt.
+LoginLimits = Annotated[RateLimits, Depends(_login_address_limit)]

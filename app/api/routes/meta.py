@@ -1,9 +1,11 @@
-from fastapi import APIRouter
-from sqlalchemy import text
+"""The welcome page and the health checks (liveness, readiness)."""
 
-from app.db import SessionDep
-from app.errors import ServiceUnavailable, error_responses
-from app.migrate import schema_problem
+from fastapi import APIRouter
+
+from app.api.deps import SessionDep
+from app.api.responses import error_responses
+from app.core.errors import ServiceUnavailable
+from app.services.health import database_problem
 
 router = APIRouter(tags=["meta"])
 
@@ -27,8 +29,6 @@ async def health() -> dict[str, str]:
 )
 async def health_db(session: SessionDep) -> dict[str, str]:
     """Readiness: the database answers and its schema is what this code needs."""
-    connection = await session.connection()
-    await connection.execute(text("SELECT 1"))  # unreachable: 503 from the error handler
-    if problem := await schema_problem(connection):
+    if problem := await database_problem(session):
         raise ServiceUnavailable(problem)
     return {"status": "ok", "database": "ok"}

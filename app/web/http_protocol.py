@@ -5,10 +5,10 @@ time (slowloris), or nothing at all, is kept open forever, and counts against
 `limit_concurrency` (500 such sockets made every request a 503 at a limit of 100). Heads of any
 size are buffered whole (a 16 MiB URL, 100,000 headers). Here the head must arrive within
 REQUEST_HEADER_TIMEOUT seconds, and within MAX_HEAD_BYTES. Exact limits (414, 431, in JSON and
-with a request id) are app.request_limits' job, once uvicorn hands the request over; this is
+with a request id) are app/web/request_limits.py's job, once uvicorn hands the request over; this is
 the guard for heads that never end.
 
-`python -m app.serve` runs it (`http="app.http_protocol:BoundedHttpToolsProtocol"`).
+`python -m app.serve` runs it (`http="app.web.http_protocol:BoundedHttpToolsProtocol"`).
 """
 
 import asyncio
@@ -18,9 +18,9 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from app.config import settings
+from app.core.config import settings
 
-# Request line and headers. Above app.request_limits' bounds (8 KiB URL, 16 KiB headers), so
+# Request line and headers. Above request_limits.py's bounds (8 KiB URL, 16 KiB headers), so
 # that ordinary oversized requests get their JSON answer there; this one caps memory.
 MAX_HEAD_BYTES = 64 * 1024
 # After a refusal, what the client is still sending is read and dropped for this long before

@@ -1,10 +1,10 @@
+"""Users: signing up, one's own account, and others' public profiles."""
+
 from fastapi import APIRouter, Depends, status
 
-from app.db import SessionDep
-from app.deps import CurrentUser, UserId
-from app.errors import error_responses
+from app.api.deps import CurrentUser, SessionDep, UserId, limit_registration
+from app.api.responses import error_responses
 from app.models import UserCreate, UserMe, UserPublic, UserUpdate
-from app.ratelimit import limit_registration
 from app.services import users
 
 router = APIRouter(prefix="/users", tags=["users"], responses=error_responses(503))

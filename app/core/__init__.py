@@ -1,0 +1,1 @@
+"""What every layer uses: settings, errors, security, logging. Imports nothing else of the app."""

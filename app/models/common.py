@@ -1,0 +1,78 @@
+"""What every model family shares: the base model, the naming convention, field rules."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import Field as PydanticField
+from pydantic import field_validator
+from sqlmodel import Field, SQLModel
+
+# Named constraints, so that migrations can refer to (and drop) them on every database.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+MAX_ID = 2**31 - 1  # ids are PostgreSQL `integer`s
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def ensure_storable(value: str) -> str:
+    """Refuse text that PostgreSQL cannot store: NUL characters and lone surrogates."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must not contain lone surrogates") from None
+    return value
+
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# JSON booleans only: lax mode would take 0, 1, "yes" or "off" for a boolean.
+StrictBool = Annotated[bool, PydanticField(strict=True)]
+
+
+class APIModel(SQLModel):
+    """Base of every model: text fields anywhere refuse NUL and lone surrogates."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        return ensure_storable(value) if isinstance(value, str) else value
+
+
+def _without_null(schema: dict[str, Any]) -> None:
+    """The OpenAPI side of `refuse_null`: the field may be left out, but is never null."""
+    branches = [branch for branch in schema.pop("anyOf", []) if branch.get("type") != "null"]
+    schema.pop("default", None)
+    if len(branches) == 1:
+        schema.update(branches[0])
+    elif branches:
+        schema["anyOf"] = branches
+
+
+# For `X | None = None` fields of PATCH bodies whose null is refused.
+NotNull = PydanticField(json_schema_extra=_without_null)
+
+
+def refuse_null(value: Any) -> Any:
+    """PATCH semantics: a field left out keeps its value; `null` for a required one is an error.
+
+    Used as a before-validator, which runs only for fields that were sent.
+    """
+    if value is None:
+        raise ValueError("may not be null")
+    return value
+
+
+class Message(APIModel):
+    """A plain confirmation, e.g. `{"message": "Successfully added vote"}`."""
+
+    message: str

@@ -1,0 +1,106 @@
+"""Users: the `users` table, sign-up and profile bodies, and what others and the user see."""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, ConfigDict, EmailStr, ValidationInfo, field_validator
+from pydantic import Field as PydanticField
+from sqlalchemy import Index, func
+from sqlmodel import Field, col
+
+from app.models.common import APIModel, NotNull, refuse_null, utcnow
+
+MAX_PASSWORD_BYTES = 72  # bcrypt's limit; bcrypt 5 raises past it
+
+
+def _password_fits_bcrypt(value: str) -> str:
+    if len(value.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        raise ValueError(f"must be at most {MAX_PASSWORD_BYTES} bytes in UTF-8")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=50)]
+# At most 72 bytes in UTF-8, so at most 72 characters; `format: password` (what Swagger masks)
+# also tells the fuzzer's strategy to respect the byte limit, which JSON Schema cannot express.
+Password = Annotated[
+    str,
+    Field(min_length=8, max_length=MAX_PASSWORD_BYTES),
+    PydanticField(
+        json_schema_extra={"format": "password"},
+        description=f"8 characters to {MAX_PASSWORD_BYTES} bytes in UTF-8",
+    ),
+    AfterValidator(_password_fits_bcrypt),
+]
+
+
+class UserBase(APIModel):
+    name: str | None = Field(default=None, min_length=1, max_length=50)
+
+
+class User(UserBase, table=True):
+    __tablename__ = "users"
+    # SQLite would otherwise hand a deleted user's id to the next account.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320)
+    hashed_password: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+    # Tokens issued before this moment are refused (password change, logout everywhere).
+    tokens_valid_after: datetime = Field(default_factory=utcnow)
+
+
+# One account per email, compared case-insensitively; also serves the login lookup.
+Index("uq_users_email_lower", func.lower(col(User.email)), unique=True)
+
+
+class UserCreate(UserBase):
+    email: EmailStr
+    password: Password
+
+
+class UserUpdate(APIModel):
+    # The OpenAPI document says what the validators enforce: email and password may be left
+    # out but not null, and changing either needs a (non-empty) current_password.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "dependentSchemas": {
+                field: {
+                    "required": ["current_password"],
+                    "properties": {"current_password": {"type": "string", "minLength": 1}},
+                }
+                for field in ("email", "password")
+            }
+        }
+    )
+
+    name: Name | None = None
+    email: Annotated[EmailStr | None, NotNull] = None
+    password: Annotated[Password | None, NotNull] = None
+    # Declared last: its check reads the fields validated before it.
+    current_password: str | None = Field(
+        default=None, max_length=1024, schema_extra={"validate_default": True}
+    )
+
+    _no_nulls = field_validator("email", "password", mode="before")(refuse_null)
+
+    @field_validator("current_password")
+    @classmethod
+    def _required_for_sensitive_changes(cls, value: str | None, info: ValidationInfo) -> str | None:
+        changing = info.data.get("email") is not None or info.data.get("password") is not None
+        if changing and not value:
+            raise ValueError("required to change email or password")
+        return value
+
+
+class UserPublic(UserBase):
+    """What everyone may see of a user: e-mail addresses are private."""
+
+    id: int
+    created_at: datetime
+
+
+class UserMe(UserPublic):
+    """What a user sees of themselves."""
+
+    email: str

@@ -1,0 +1,1 @@
+"""Rate limits: token buckets kept in this process or shared through Redis."""

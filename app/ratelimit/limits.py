@@ -1,0 +1,83 @@
+"""The rate limits of the API (logins, registrations): which bucket each request takes a token
+from, checked before any bcrypt work. A limit "N/minute" is a bucket of N tokens refilled at N
+per minute. Counted in this process by default, or in Redis (redis_buckets.py) when REDIS_URL
+is set, so that workers and instances share them.
+"""
+
+import math
+
+from app.core.config import Rate, Settings
+from app.core.errors import ServiceError
+from app.ratelimit.buckets import Buckets, Limit, MemoryBuckets
+from app.ratelimit.redis_buckets import RedisBuckets
+
+
+class RateLimited(ServiceError):
+    status_code = 429
+    detail = "Too many requests, retry later"
+
+    def __init__(self, retry_after: float) -> None:
+        # Whole seconds (RFC 9110), rounded up: retrying earlier would be refused again.
+        super().__init__(headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
+
+
+class RateLimits:
+    """The limits of POST /login and POST /users, over one backend; `None` turns them off."""
+
+    def __init__(
+        self,
+        buckets: Buckets | None,
+        login_per_address: Rate,
+        login_per_account: Rate,
+        register_per_address: Rate,
+    ) -> None:
+        self.buckets = buckets
+        self.login_address = Limit("login-address", login_per_address)
+        self.login_account = Limit("login-account", login_per_account)
+        self.register_address = Limit("register-address", register_per_address)
+
+    async def _take(self, limit: Limit, key: str) -> None:
+        if self.buckets is None:
+            return
+        wait = await self.buckets.take(limit, key)
+        if wait > 0:
+            raise RateLimited(wait)
+
+    async def check_login_address(self, address: str) -> None:
+        await self._take(self.login_address, address)
+
+    async def check_register_address(self, address: str) -> None:
+        await self._take(self.register_address, address)
+
+    async def take_login_attempt(self, email: str) -> None:
+        """Before bcrypt: a failed login keeps the token; `login_succeeded` gives it back.
+        Taking first means concurrent wrong guesses can never outnumber the bucket."""
+        await self._take(self.login_account, _account_key(email))
+
+    async def login_succeeded(self, email: str) -> None:
+        if self.buckets is not None:
+            await self.buckets.give_back(self.login_account, _account_key(email))
+
+    async def aclose(self) -> None:
+        if self.buckets is not None:
+            await self.buckets.aclose()
+
+
+def _account_key(email: str) -> str:
+    # Unknown emails are limited exactly like accounts: the answers say nothing about which exist.
+    return email.strip().lower()
+
+
+def rate_limits_from(settings: Settings) -> RateLimits:
+    buckets: Buckets | None = None
+    if settings.RATE_LIMIT_ENABLED:
+        if settings.REDIS_URL:
+            buckets = RedisBuckets.from_url(settings.REDIS_URL, settings.RATE_LIMIT_REDIS_PREFIX)
+        else:
+            buckets = MemoryBuckets()
+    return RateLimits(
+        buckets,
+        login_per_address=settings.RATE_LIMIT_LOGIN_PER_ADDRESS,
+        login_per_account=settings.RATE_LIMIT_LOGIN_PER_ACCOUNT,
+        register_per_address=settings.RATE_LIMIT_REGISTER_PER_ADDRESS,
+    )

@@ -1,0 +1,1 @@
+"""The edge: error handlers, middleware, request limits, the server protocol, the docs pages."""
