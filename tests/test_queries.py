@@ -6,39 +6,54 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
+import pytest
 from httpx import AsyncClient
 from sqlalchemy import event
 
-from app.db import reads
 from app.db.engine import engine
 from tests.factories import create_post, new_account, vote
 
 _DATA_STATEMENTS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
 
 
-@contextmanager
-def recorded_statements() -> Iterator[list[str]]:
-    """The SQL statements the app runs inside the block (transaction control left out):
-    through SQLAlchemy, and on PostgreSQL's read path straight through psycopg."""
-    statements: list[str] = []
+@pytest.fixture
+def recorded_statements(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """`with recorded_statements() as statements:` the SQL statements the app runs inside the
+    block (transaction control left out): on PostgreSQL every statement psycopg sends, through
+    SQLAlchemy or straight from the read path; on SQLite what SQLAlchemy sends."""
 
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith(_DATA_STATEMENTS):
-            statements.append(statement)
+    @contextmanager
+    def recording() -> Iterator[list[str]]:
+        statements: list[str] = []
 
-    run = reads._run
+        def record(statement: Any) -> None:
+            text = statement if isinstance(statement, str) else repr(statement)
+            if text.lstrip().upper().startswith(_DATA_STATEMENTS):
+                statements.append(text)
 
-    async def recording_run(connection: Any, query: reads.Query, *args: Any) -> Any:
-        statements.append(query.sql)
-        return await run(connection, query, *args)
+        if engine.dialect.name == "postgresql":
+            execute = psycopg.AsyncCursor.execute
 
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    reads._run = recording_run
-    try:
-        yield statements
-    finally:
-        reads._run = run
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
+            async def recording_execute(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+                record(query)
+                return await execute(cursor, query, *args, **kwargs)
+
+            with monkeypatch.context() as patch:
+                patch.setattr(psycopg.AsyncCursor, "execute", recording_execute)
+                yield statements
+            return
+
+        def before_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            record(statement)
+
+        event.listen(engine.sync_engine, "before_cursor_execute", before_execute)
+        try:
+            yield statements
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", before_execute)
+
+    return recording
 
 
 async def _feed(client: AsyncClient) -> dict[str, Any]:
@@ -56,7 +71,7 @@ async def _feed(client: AsyncClient) -> dict[str, Any]:
 
 
 async def test_a_page_of_posts_is_one_statement_with_the_token_check(
-    client: AsyncClient,
+    client: AsyncClient, recorded_statements: Any
 ) -> None:
     alice = await _feed(client)
     for limit in (1, 10, 100):
@@ -69,7 +84,9 @@ async def test_a_page_of_posts_is_one_statement_with_the_token_check(
         assert "tokens_valid_after" in statements[0] and "FROM posts" in statements[0]
 
 
-async def test_search_and_single_post_are_one_statement_too(client: AsyncClient) -> None:
+async def test_search_and_single_post_are_one_statement_too(
+    client: AsyncClient, recorded_statements: Any
+) -> None:
     alice = await _feed(client)
     with recorded_statements() as statements:
         found = await client.get("/posts?search=post 1", headers=alice["headers"])

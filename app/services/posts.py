@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, bindparam, exists, func, or_, true
+from sqlalchemy import select as sql_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -44,14 +45,14 @@ _NEWEST_FIRST = (col(Post.created_at).desc(), col(Post.id).desc())
 def _post_public(*where: ColumnElement[bool]) -> Any:
     """Post, owner, vote count and the viewer's vote, for the visible posts matching `where`."""
     return (
-        select(
-            Post.id,
-            Post.title,
-            Post.content,
-            Post.published,
-            Post.created_at,
-            Post.updated_at,
-            Post.owner_id,
+        sql_select(
+            col(Post.id),
+            col(Post.title),
+            col(Post.content),
+            col(Post.published),
+            col(Post.created_at),
+            col(Post.updated_at),
+            col(Post.owner_id),
             col(User.name).label("owner_name"),
             col(User.created_at).label("owner_created_at"),
             _VOTES,
@@ -78,7 +79,7 @@ def _page(*where: ColumnElement[bool]) -> Any:
 
 # The caller's row, as the reads' left side: `tokens_valid_after` checks the token in the same
 # statement (no round trip of its own), and no row at all means no such user.
-_VIEWER = User.__table__.alias("viewer")  # type: ignore[attr-defined]
+_VIEWER = User.__table__.alias("viewer")  # type: ignore[attr-defined]  # SQLModel sets __table__ at run time
 
 
 def _for_viewer(posts: Any, *, newest_first: bool) -> Query:

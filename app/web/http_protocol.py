@@ -55,7 +55,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._lingering = False
 
     # A connection that opens and says nothing is a head that never arrives.
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # as uvicorn declares it
         super().connection_made(transport)
         self._arm_head_deadline()
 
