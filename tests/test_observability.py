@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from httpx import ASGITransport, AsyncClient
 
-from app.core.logging import JSONFormatter, RequestIdFilter
+from app.core.logging import RequestIdFilter, json_formatter
 from app.main import create_app
 
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")
@@ -99,7 +99,7 @@ async def test_access_lines_are_json_lines_in_production_format(
 ) -> None:
     response = await client.get("/health", headers={"X-Request-ID": "json-check"})
     (record,) = [r for r in logged if r.name == "app.access"]
-    entry = json.loads(JSONFormatter().format(record))
+    entry = json.loads(json_formatter().format(record))
     assert entry["request_id"] == response.headers["X-Request-ID"] == "json-check"
     assert (entry["method"], entry["path"], entry["status"]) == ("GET", "/health", 200)
     assert isinstance(entry["duration_ms"], float)

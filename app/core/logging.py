@@ -1,19 +1,17 @@
 """Logging: readable lines in development, JSON lines in production, each with its request id."""
 
-import json
 import logging
 import sys
 from contextvars import ContextVar
-from datetime import UTC, datetime
+
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
 
 # Set by the request middleware for the duration of each request.
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 logger = logging.getLogger("app")
 access_logger = logging.getLogger("app.access")
-
-# Fields the access log passes through `extra=`, shown as they are in JSON.
-ACCESS_FIELDS = ("method", "path", "status", "duration_ms", "client")
 
 
 class RequestIdFilter(logging.Filter):
@@ -22,19 +20,19 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-class JSONFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", "-"),
-        }
-        entry.update({f: getattr(record, f) for f in ACCESS_FIELDS if hasattr(record, f)})
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+def json_formatter() -> logging.Formatter:
+    """One JSON object per line (python-json-logger): time (UTC, ISO 8601), level, logger,
+    message, request_id, the exception's trace if any, and the `extra=` fields of the record
+    (the access line's method, path, status, duration_ms, client)."""
+    return JsonFormatter(
+        "{levelname}{name}{message}{request_id}",
+        style="{",
+        rename_fields={"levelname": "level", "name": "logger", "exc_info": "exception"},
+        timestamp="time",
+        json_ensure_ascii=False,
+        # uvicorn's records carry the same message with terminal colours.
+        reserved_attrs=[*RESERVED_ATTRS, "color_message"],
+    )
 
 
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s"
@@ -45,7 +43,7 @@ def configure_logging(log_format: str, level: str) -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(
-        JSONFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+        json_formatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
     )
     logger.handlers = [handler]
     logger.setLevel(level)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
@@ -73,7 +74,16 @@ def _postgresql_options() -> dict[str, Any]:
     }
 
 
-def _discard_if_ended(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+def _watch_socket(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    """On a new connection: a poller of its socket, for `_discard_if_ended`."""
+    poller = select.poll()
+    poller.register(dbapi_connection.driver_connection.pgconn.socket, select.POLLIN)
+    record.info["poller"] = poller
+
+
+def _discard_if_ended(
+    dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+) -> None:
     """At checkout: a connection that has ended is replaced (SQLAlchemy reconnects when this
     raises DisconnectionError), so that a restart or failover no request saw costs no request.
 
@@ -81,13 +91,8 @@ def _discard_if_ended(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     pg_terminate_backend), it sends an error and closes the socket, which then polls readable:
     that is told without a round trip. A connection that a read found broken comes back closed.
     """
-    connection = dbapi_connection.driver_connection
-    if connection.closed or connection.broken:
-        raise DisconnectionError("connection closed")
-    poll = select.poll()
-    poll.register(connection.pgconn.socket, select.POLLIN)
-    if poll.poll(0):
-        raise DisconnectionError("connection ended by the server")
+    if dbapi_connection.driver_connection.closed or record.info["poller"].poll(0):
+        raise DisconnectionError("connection ended")
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -96,6 +101,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         _configure_sqlite(engine)
         return engine
     engine = create_async_engine(url, **{**_postgresql_options(), **kwargs})
+    event.listen(engine.sync_engine.pool, "connect", _watch_socket)
     event.listen(engine.sync_engine.pool, "checkout", _discard_if_ended)
     return engine
 
