@@ -89,9 +89,7 @@ schemathesis.openapi.format(
         st.characters(codec="utf-8", exclude_characters="\x00"),
         min_size=8,
         max_size=MAX_PASSWORD_BYTES,
-    ).filter(
-        lambda value: len(value.encode("utf-8", "surrogatepass")) <= MAX_PASSWORD_BYTES
-    ),
+    ).filter(lambda value: len(value.encode("utf-8", "surrogatepass")) <= MAX_PASSWORD_BYTES),
 )
 
 CONFIG = schemathesis.Config.from_dict(
