@@ -5,20 +5,21 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp
 
 from app.api.routes import auth, meta, posts, users, votes
 from app.core.config import settings
 from app.core.logging import configure_logging, logger
+from app.core.security import prepare_dummy_hash
 from app.db.engine import engine
 from app.db.migrations import SCHEMA_HEAD, schema_problem, upgrade_to_head
 from app.ratelimit.limits import rate_limits_from
 from app.web.docs import add_docs
 from app.web.errors import register_error_handlers
-from app.web.middleware import RequestContextMiddleware
+from app.web.middleware import JSONCORSMiddleware, RequestContextMiddleware
 from app.web.request_limits import RequestLimits
+from app.web.text_encoding import StrictUTF8
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -45,6 +46,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(upgrade_to_head)
     else:
         await _report_schema()
+    await prepare_dummy_hash()
     yield
     await app.state.rate_limits.aclose()
     await engine.dispose()
@@ -54,6 +56,7 @@ class PostsAPI(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         # Outermost, so that nothing (not even FastAPI's own limiter) answers in plain text.
         stack = super().build_middleware_stack()
+        stack = StrictUTF8(stack, max_body_bytes=MAX_BODY_BYTES)
         stack = RequestLimits(
             stack, body_timeout=settings.REQUEST_BODY_TIMEOUT, max_body_bytes=MAX_BODY_BYTES
         )
@@ -69,6 +72,8 @@ def create_app() -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         max_body_size=MAX_BODY_BYTES,
+        # Trailing slashes: a relative redirect from app/web/errors.py, never built from Host.
+        redirect_slashes=False,
         # Served by app/web/docs.py from local files instead of a CDN.
         docs_url=None,
         redoc_url=None,
@@ -76,7 +81,7 @@ def create_app() -> FastAPI:
     )
     if settings.CORS_ORIGINS:
         app.add_middleware(
-            CORSMiddleware,
+            JSONCORSMiddleware,
             allow_origins=settings.CORS_ORIGINS,
             allow_credentials=settings.CORS_ALLOW_CREDENTIALS,
             allow_methods=["*"],

@@ -1,8 +1,10 @@
 """Bad input never gives a 5xx or a stack trace: always a clear 4xx with a JSON `detail`.
 
-Covers malformed and mistyped bodies, text PostgreSQL cannot store (NUL, lone surrogates),
-invalid UTF-8, out-of-range ids, bodies over 1 MiB (with and without Content-Length),
-unknown paths and methods, and trailing slashes.
+Covers malformed and mistyped bodies, text PostgreSQL cannot store (NUL, lone surrogates, also
+percent-encoded in queries and forms), invalid UTF-8, titles with nothing visible, out-of-range
+ids, bodies over 1 MiB (with and without Content-Length), unknown paths and methods, trailing
+slashes (redirects that never name the client's Host), secrets never echoed, the security
+headers, CORS refusals in JSON. What uvicorn answers itself: tests/test_malformed_http.py.
 """
 
 import json
@@ -10,8 +12,11 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from httpx import AsyncClient, Response
+from httpx import ASGITransport, AsyncClient, Response
 
+from app.core import security
+from app.core.config import settings
+from app.main import create_app
 from tests.factories import new_account
 
 MiB = 1024 * 1024
@@ -310,11 +315,20 @@ async def test_wrong_method_is_405(
 async def test_trailing_slash_redirects_to_the_canonical_path(
     client: AsyncClient, headers: dict[str, str]
 ) -> None:
-    response = await client.get("/posts/", headers=headers)
+    response = await client.get("/posts/?limit=5", headers=headers)
     assert response.status_code == 307
-    assert response.headers["location"] == "http://test/posts"
+    assert response.headers["location"] == "/posts?limit=5"
     followed = await client.get("/posts/", headers=headers, follow_redirects=True)
     assert followed.status_code == 200 and followed.json() == []
+
+
+@pytest.mark.parametrize("path", ["/users/me/", "/posts/", "/posts/1/"])
+async def test_a_redirect_never_names_the_host_the_client_sent(
+    client: AsyncClient, headers: dict[str, str], path: str
+) -> None:
+    response = await client.get(path, headers={**headers, "Host": "evil.example"})
+    assert response.status_code == 307
+    assert response.headers["location"] == path.rstrip("/")
 
 
 @pytest.mark.parametrize(
@@ -380,3 +394,142 @@ async def test_no_error_body_carries_a_traceback(
     assert "Traceback" not in response.text
     assert 'File "' not in response.text
     assert "detail" in strict_json(response)
+
+
+# --- text that is not text ----------------------------------------------------------------
+
+ENCODED_SURROGATE = "%ED%A0%80"  # U+D800 in UTF-8's form, which is not UTF-8
+
+
+async def test_a_percent_encoded_lone_surrogate_in_the_query_is_422(
+    client: AsyncClient, headers: dict[str, str]
+) -> None:
+    response = await client.get(f"/posts?search=a{ENCODED_SURROGATE}b", headers=headers)
+    detail = assert_error(response, 422)
+    assert [error["loc"] for error in detail] == [["query", "search"]]
+    for raw in ("%FF", "%C3%28", "%E2%82"):  # other byte sequences that are not UTF-8
+        response = await client.get(f"/posts?search={raw}", headers=headers)
+        assert_error(response, 422)
+    # Proper percent-encoded UTF-8 is fine.
+    response = await client.get("/posts?search=caf%C3%A9+%F0%9F%98%80", headers=headers)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("field", ["username", "password"])
+async def test_a_percent_encoded_lone_surrogate_in_the_login_form_is_422(
+    client: AsyncClient, field: str
+) -> None:
+    form = {"username": "someone@example.com", "password": "a good password"}
+    body = "&".join(f"{name}={value}" for name, value in form.items())
+    body = body.replace(f"{field}={form[field]}", f"{field}=x{ENCODED_SURROGATE}")
+    response = await client.post(
+        "/login", content=body, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    detail = assert_error(response, 422)
+    assert [error["loc"] for error in detail] == [["body", field]]
+    assert ENCODED_SURROGATE not in response.text and "input" not in detail[0]
+
+
+INVISIBLE_TITLES = ["\u200b", "\u200b\u200b\u200b", "\ufeff", " \u200d\u2060 ", "\u3164", "\u0301"]
+
+
+@pytest.mark.parametrize("title", INVISIBLE_TITLES)
+async def test_a_title_needs_a_visible_character(
+    client: AsyncClient, headers: dict[str, str], title: str
+) -> None:
+    assert_refused_field(
+        await client.post("/posts", json={**POST, "title": title}, headers=headers), "title"
+    )
+    post = (await client.post("/posts", json=POST, headers=headers)).json()
+    response = await client.patch(f"/posts/{post['id']}", json={"title": title}, headers=headers)
+    assert_refused_field(response, "title")
+    batch = await client.post(
+        "/posts/batch", json=[POST, {**POST, "title": title}], headers=headers
+    )
+    assert_error(batch, 422)
+
+
+@pytest.mark.parametrize(
+    "title", ["a\u200b", "\u200b\u00e9", "\U0001f600", "\u0627\u0644\u062d\u0628"]
+)
+async def test_a_title_with_a_visible_character_is_fine(
+    client: AsyncClient, headers: dict[str, str], title: str
+) -> None:
+    response = await client.post("/posts", json={**POST, "title": title}, headers=headers)
+    assert response.status_code == 201, response.text
+    assert response.json()["title"] == title
+
+
+# --- secrets ----------------------------------------------------------------------------
+
+
+async def test_a_422_never_echoes_a_password(client: AsyncClient, headers: dict[str, str]) -> None:
+    secret = "s3cret\u00e9" * 10  # over 72 bytes
+    answers = [
+        await client.post("/users", json={"email": "a@example.com", "password": secret}),
+        await client.post("/users", json={"email": "not an address", "password": secret}),
+        await client.post("/users", json={"password": secret}),  # the body is echoed: no email
+        await client.patch("/users/me", json={"password": secret}, headers=headers),
+        await client.patch(
+            "/users/me", json={"password": "x9q", "current_password": secret}, headers=headers
+        ),
+        await client.post("/login", data={"password": secret}),
+    ]
+    for response in answers:
+        assert_error(response, 422)
+        assert "s3cret" not in response.text, response.text
+        assert "x9q" not in response.text, response.text
+
+
+# --- headers ------------------------------------------------------------------------------
+
+
+async def test_every_answer_says_nosniff_and_api_answers_are_not_stored(
+    client: AsyncClient, headers: dict[str, str]
+) -> None:
+    user = await client.post("/users", json=USER)
+    token = await client.post(
+        "/login", data={"username": USER["email"], "password": USER["password"]}
+    )
+    answers = {
+        "POST /users": user,
+        "POST /login": token,
+        "GET /users/me": await client.get("/users/me", headers=headers),
+        "GET /posts": await client.get("/posts", headers=headers),
+        "GET /nope": await client.get("/nope"),
+        "GET /health": await client.get("/health"),
+    }
+    for name, response in answers.items():
+        assert response.headers["x-content-type-options"] == "nosniff", name
+        assert response.headers["cache-control"] == "no-store", name
+        assert "server" not in response.headers, name
+    docs = await client.get("/docs")
+    assert docs.headers["x-content-type-options"] == "nosniff"
+    bundle = await client.get("/static/redoc.standalone.js")
+    assert bundle.headers["cache-control"].startswith("public")  # static files may be cached
+
+
+async def test_a_refused_cors_preflight_is_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(settings, "CORS_ORIGINS", ["https://app.example"])
+    with_cors = create_app()
+    async with AsyncClient(transport=ASGITransport(app=with_cors), base_url="http://t") as client:
+        preflight = {"Access-Control-Request-Method": "GET"}
+        refused = await client.options(
+            "/posts", headers={**preflight, "Origin": "https://evil.example"}
+        )
+        assert assert_error(refused, 400) == "Disallowed CORS origin"
+        assert refused.headers["x-request-id"]
+        allowed = await client.options(
+            "/posts", headers={**preflight, "Origin": "https://app.example"}
+        )
+        assert allowed.status_code == 200
+        assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+
+
+async def test_the_dummy_hash_for_unknown_emails_is_made_at_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(security, "_dummy_hash", None)
+    fresh = create_app()
+    async with fresh.router.lifespan_context(fresh):
+        assert security._dummy_hash is not None

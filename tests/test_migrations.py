@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 from app.db.migrations import alembic_config
+from app.models import email_key
 from tests.conftest import TEST_DB
 from tests.database import TestDatabase
 
@@ -62,7 +63,7 @@ def test_models_and_migrations_agree_and_downgrade_upgrade_round_trips(
     expected_indexes = {
         index.name for table in SQLModel.metadata.tables.values() for index in table.indexes
     }
-    assert "uq_users_email_lower" in expected_indexes
+    assert "ix_posts_created_at_id" in expected_indexes
 
     command.upgrade(config, "head")
     diff, tables, indexes = _diff_and_indexes(scratch_database.url)
@@ -78,3 +79,61 @@ def test_models_and_migrations_agree_and_downgrade_upgrade_round_trips(
     diff, tables, indexes = _diff_and_indexes(scratch_database.url)
     assert diff == []
     assert expected_indexes <= indexes
+
+
+async def _execute(url: str, *statements: str) -> list[tuple[object, ...]]:
+    """Run SQL on `url`, committed; the rows of the last statement."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            rows: list[tuple[object, ...]] = []
+            for statement in statements:
+                result = await connection.execute(text(statement))
+                rows = [tuple(row) for row in result] if result.returns_rows else []
+            return rows
+    finally:
+        await engine.dispose()
+
+
+def _users_at_0002(url: str, emails: list[str]) -> None:
+    """A database at revision 0002 (addresses unique by lower(email)) with these accounts."""
+    command.upgrade(alembic_config(url), "0002")
+    values = ", ".join(
+        f"('{email}', 'not-a-hash', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        for email in emails
+    )
+    asyncio.run(
+        _execute(
+            url,
+            "INSERT INTO users (email, hashed_password, created_at, tokens_valid_after) "
+            f"VALUES {values}",
+        )
+    )
+
+
+def test_existing_accounts_keep_their_address_and_get_its_canonical_key(
+    scratch_database: TestDatabase,
+) -> None:
+    emails = ["Alice@Example.com", "bob@b\u00fccher.example", "Stra\u00dfe@x.com"]
+    _users_at_0002(scratch_database.url, emails)
+    command.upgrade(alembic_config(scratch_database.url), "head")
+    rows = asyncio.run(_execute(scratch_database.url, "SELECT email, email_key FROM users"))
+    assert sorted(rows) == sorted((email, email_key(email)) for email in emails)
+    assert email_key("Stra\u00dfe@x.com") == "strasse@x.com"
+
+
+def test_accounts_that_become_one_address_stop_the_migration_and_are_named(
+    scratch_database: TestDatabase,
+) -> None:
+    # lower() kept these apart; full case folding makes them one address ("ß" is "ss").
+    _users_at_0002(scratch_database.url, ["stra\u00dfe@x.com", "STRASSE@x.com", "ok@x.com"])
+    with pytest.raises(Exception, match="1 group") as stopped:
+        command.upgrade(alembic_config(scratch_database.url), "head")
+    message = str(stopped.value)
+    assert "user 1 <stra\u00dfe@x.com>" in message and "user 2 <STRASSE@x.com>" in message
+    assert "ok@x.com" not in message
+    # Nothing changed: still at 0002, both accounts as they were.
+    version = asyncio.run(_execute(scratch_database.url, "SELECT version_num FROM alembic_version"))
+    assert version == [("0002",)]
+    rows = asyncio.run(_execute(scratch_database.url, "SELECT email FROM users ORDER BY id"))
+    assert rows == [("stra\u00dfe@x.com",), ("STRASSE@x.com",), ("ok@x.com",)]

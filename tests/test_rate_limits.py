@@ -223,6 +223,21 @@ async def test_wrong_passwords_lock_the_account_even_for_the_right_password(
         assert response.status_code == 200, response.text
 
 
+async def test_every_spelling_of_an_address_shares_its_accounts_bucket(
+    client: AsyncClient, new_buckets: Callable[[], Buckets]
+) -> None:
+    user = await create_user(client, email="victim@example.com")
+    spellings = ["victim@example.com", " VICTIM@example.com", "Victim@EXAMPLE.com "]
+    with limited(limits(new_buckets(), login_account="3/minute")):
+        for spelling in spellings:
+            assert (await try_login(client, spelling)).status_code == 401
+        for spelling in [*spellings, "victim@example.com"]:
+            assert_too_many(await try_login(client, spelling, user["password"]), longest_wait=20)
+        # "İ" is another letter than "i": another address, with no account, not this one's.
+        dotted = "v\u0130ctim@example.com"
+        assert (await try_login(client, dotted, user["password"])).status_code == 401
+
+
 async def test_successful_logins_give_their_token_back(
     client: AsyncClient, new_buckets: Callable[[], Buckets]
 ) -> None:

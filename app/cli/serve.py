@@ -33,6 +33,7 @@ def server_options(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         # heads (app/web/http_protocol.py); bodies and exact size limits are request_limits.py's.
         "http": "app.web.http_protocol:BoundedHttpToolsProtocol",
         "ws": "none",  # no WebSocket routes: upgrade requests stay plain HTTP
+        "server_header": False,  # no `server: uvicorn` on every answer (API.md)
         "limit_concurrency": settings.LIMIT_CONCURRENCY,
         "backlog": settings.BACKLOG,
         "timeout_keep_alive": settings.TIMEOUT_KEEP_ALIVE,

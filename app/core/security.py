@@ -64,14 +64,21 @@ def _check(password: bytes, hashed: bytes) -> bool:
         return False
 
 
+async def prepare_dummy_hash() -> None:
+    """At start-up: the hash that unknown e-mails are checked against. Built on the first such
+    login instead, it would make that login slower, and tell an attacker a fresh process."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = await _in_bcrypt_thread(
+            _hash, secrets.token_bytes(16), settings.BCRYPT_ROUNDS
+        )
+
+
 async def verify_password(password: str, hashed: str | None) -> bool:
     """Check a password; with `hashed=None` (unknown user) check a dummy of the same cost."""
-    global _dummy_hash
     if hashed is None:
-        if _dummy_hash is None:
-            _dummy_hash = await _in_bcrypt_thread(
-                _hash, secrets.token_bytes(16), settings.BCRYPT_ROUNDS
-            )
+        await prepare_dummy_hash()  # made at start-up already: this only covers scripts
+        assert _dummy_hash is not None
         await _in_bcrypt_thread(_check, password.encode(), _dummy_hash)
         return False
     return await _in_bcrypt_thread(_check, password.encode(), hashed.encode())

@@ -31,7 +31,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # Sessions begin IMMEDIATE (`make_session_factory`): they take the write lock first,
+        # so concurrent writers wait their turn (busy_timeout) rather than fail with "database
+        # is locked" when a transaction that has read must turn into a writer. Reads stay
+        # DEFERRED: in WAL mode they never wait for the writer.
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def _postgresql_connect_args() -> dict[str, Any]:
@@ -111,6 +116,8 @@ def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
         # Transactions for the session's statements; the connection goes back to the pool in
         # autocommit (SQLAlchemy resets the isolation level at checkin).
         engine = engine.execution_options(isolation_level="READ COMMITTED")
+    else:
+        engine = engine.execution_options(sqlite_begin="IMMEDIATE")  # see _configure_sqlite
     # expire_on_commit=False: objects stay readable after the service's commit.
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 

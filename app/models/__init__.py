@@ -6,14 +6,21 @@ registers every table on `SQLModel.metadata` (Alembic's autogenerate relies on i
 
 from app.models.auth import LoginForm, Token
 from app.models.common import MAX_ID, APIModel, Message, ensure_storable, utcnow
-from app.models.posts import NOT_BLANK_PATTERN, Post, PostCreate, PostPublic, PostUpdate
-from app.models.users import MAX_PASSWORD_BYTES, User, UserCreate, UserMe, UserPublic, UserUpdate
+from app.models.posts import Post, PostCreate, PostPublic, PostUpdate
+from app.models.users import (
+    MAX_PASSWORD_BYTES,
+    User,
+    UserCreate,
+    UserMe,
+    UserPublic,
+    UserUpdate,
+    email_key,
+)
 from app.models.votes import Vote, VoteCreate
 
 __all__ = [
     "MAX_ID",
     "MAX_PASSWORD_BYTES",
-    "NOT_BLANK_PATTERN",
     "APIModel",
     "LoginForm",
     "Message",
@@ -29,6 +36,7 @@ __all__ = [
     "UserUpdate",
     "Vote",
     "VoteCreate",
+    "email_key",
     "ensure_storable",
     "utcnow",
 ]

@@ -1,16 +1,34 @@
 """Users: the `users` table, sign-up and profile bodies, and what others and the user see."""
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, ConfigDict, EmailStr, ValidationInfo, field_validator
 from pydantic import Field as PydanticField
-from sqlalchemy import Index, func
-from sqlmodel import Field, col
+from sqlmodel import Field
 
 from app.models.common import APIModel, NotNull, refuse_null, utcnow
 
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit; bcrypt 5 raises past it
+
+
+def email_key(address: str) -> str:
+    """The canonical form that identifies an account (API.md, "Field rules"): surrounding spaces
+    removed, Unicode NFC, the domain in one IDNA form (email-validator's, as it validates
+    sign-ups), then full case folding (`str.casefold()`: "İ" is not "i", "ß" is "ss").
+
+    Sign-up, e-mail changes, logins, password resets and every per-account rate limit go
+    through it: two spellings of one canonical address are one account everywhere. Text that
+    is not an address (a login with a typo) gets a key too, which matches no account.
+    """
+    address = unicodedata.normalize("NFC", address.strip())
+    try:
+        parts = validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return address.casefold()
+    return f"{parts.local_part}@{parts.domain}".casefold()
 
 
 def _password_fits_bcrypt(value: str) -> str:
@@ -43,15 +61,13 @@ class User(UserBase, table=True):
     __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
-    email: str = Field(max_length=320)
+    email: str = Field(max_length=320)  # as the user wrote it (validated, normalized)
+    # `email_key(email)`: one account per canonical address; also serves the login lookup.
+    email_key: str = Field(unique=True)
     hashed_password: str = Field(max_length=100)
     created_at: datetime = Field(default_factory=utcnow)
     # Tokens issued before this moment are refused (password change, logout everywhere).
     tokens_valid_after: datetime = Field(default_factory=utcnow)
-
-
-# One account per email, compared case-insensitively; also serves the login lookup.
-Index("uq_users_email_lower", func.lower(col(User.email)), unique=True)
 
 
 class UserCreate(UserBase):

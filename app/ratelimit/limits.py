@@ -48,23 +48,20 @@ class RateLimits:
     async def check_register_address(self, address: str) -> None:
         await self._take(self.register_address, address)
 
-    async def take_login_attempt(self, email: str) -> None:
+    async def take_login_attempt(self, account: str) -> None:
         """Before bcrypt: a failed login keeps the token; `login_succeeded` gives it back.
-        Taking first means concurrent wrong guesses can never outnumber the bucket."""
-        await self._take(self.login_account, _account_key(email))
+        Taking first means concurrent wrong guesses can never outnumber the bucket. `account`
+        is the address's canonical form (app.models.email_key): unknown addresses are limited
+        exactly like accounts, so the answers say nothing about which exist."""
+        await self._take(self.login_account, account)
 
-    async def login_succeeded(self, email: str) -> None:
+    async def login_succeeded(self, account: str) -> None:
         if self.buckets is not None:
-            await self.buckets.give_back(self.login_account, _account_key(email))
+            await self.buckets.give_back(self.login_account, account)
 
     async def aclose(self) -> None:
         if self.buckets is not None:
             await self.buckets.aclose()
-
-
-def _account_key(email: str) -> str:
-    # Unknown emails are limited exactly like accounts: the answers say nothing about which exist.
-    return email.strip().lower()
 
 
 def rate_limits_from(settings: Settings) -> RateLimits:

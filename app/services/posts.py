@@ -11,7 +11,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, bindparam, exists, func, or_, true
 from sqlalchemy import select as sql_select
-from sqlmodel import col, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.errors import NotFound, Unauthorized
@@ -21,6 +23,7 @@ from app.db.reads import Query, Row
 from app.db.sql import like_ignoring_case, like_pattern
 from app.models import Post, PostCreate, PostPublic, PostUpdate, User, UserPublic, Vote, utcnow
 
+POST_NOT_FOUND = "Post not found"
 _viewer = bindparam("viewer_id", type_=Integer)
 
 
@@ -149,15 +152,17 @@ async def list_posts(
 async def get_post(viewer: TokenClaims, post_id: int) -> PostPublic:
     posts = await _read(viewer, _ONE, post_id=post_id)
     if not posts:
-        raise NotFound("Post not found")
+        raise NotFound(POST_NOT_FOUND)
     return posts[0]
 
 
 async def _get_many(session: AsyncSession, viewer_id: int, ids: Sequence[int]) -> list[PostPublic]:
+    """The posts `ids`, in that order, as the viewer sees them; those gone meanwhile (deleted
+    by a concurrent request) are left out."""
     params = {"viewer_id": viewer_id, "post_ids": list(ids)}
     found = [_to_public(row) for row in (await session.exec(_SOME, params=params)).all()]
     by_id = {post.id: post for post in found}
-    return [by_id[post_id] for post_id in ids]
+    return [by_id[post_id] for post_id in ids if post_id in by_id]
 
 
 _VISIBLE_POST = select(Post).where(
@@ -170,14 +175,16 @@ async def get_visible_post(session: AsyncSession, viewer_id: int, post_id: int) 
     params = {"viewer_id": viewer_id, "post_id": post_id}
     post = (await session.exec(_VISIBLE_POST, params=params)).first()
     if post is None:
-        raise NotFound("Post not found")
+        raise NotFound(POST_NOT_FOUND)
     return post
 
 
 async def create_posts(
     session: AsyncSession, owner: User, items: Sequence[PostCreate]
 ) -> list[PostPublic]:
-    """Create posts in one transaction: all of them or none."""
+    """Create posts in one transaction: all of them or none. An owner whose account a
+    concurrent request deleted gets 401, whether the deletion came first (the foreign key
+    refuses the posts) or right after the commit (its cascade took them)."""
     assert owner.id is not None
     now = utcnow()
     posts = [
@@ -185,8 +192,16 @@ async def create_posts(
         for item in items
     ]
     session.add_all(posts)
-    await session.commit()
-    return await _get_many(session, owner.id, [post.id for post in posts if post.id is not None])
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise Unauthorized() from None
+    ids = [post.id for post in posts if post.id is not None]
+    created = await _get_many(session, owner.id, ids)
+    if len(created) < len(ids):
+        raise Unauthorized()
+    return created
 
 
 async def create_post(session: AsyncSession, owner: User, data: PostCreate) -> PostPublic:
@@ -195,16 +210,23 @@ async def create_post(session: AsyncSession, owner: User, data: PostCreate) -> P
 
 
 async def update_post(session: AsyncSession, post: Post, changes: dict[str, Any]) -> PostPublic:
-    """Apply `changes`; `updated_at` moves only when a value really changes."""
+    """Apply `changes`; `updated_at` moves only when a value really changes. A post deleted
+    by a concurrent request (or with its owner's account) since it was loaded is 404."""
     changed = {key: value for key, value in changes.items() if getattr(post, key) != value}
     if changed:
         post.sqlmodel_update(changed)
         post.updated_at = utcnow()
         session.add(post)
-        await session.commit()
+        try:
+            await session.commit()
+        except StaleDataError:  # the UPDATE found no row
+            await session.rollback()
+            raise NotFound(POST_NOT_FOUND) from None
     assert post.id is not None
-    (updated,) = await _get_many(session, post.owner_id, [post.id])
-    return updated
+    updated = await _get_many(session, post.owner_id, [post.id])
+    if not updated:
+        raise NotFound(POST_NOT_FOUND)
+    return updated[0]
 
 
 async def replace_post(session: AsyncSession, post: Post, data: PostCreate) -> PostPublic:
@@ -216,6 +238,10 @@ async def patch_post(session: AsyncSession, post: Post, data: PostUpdate) -> Pos
 
 
 async def delete_post(session: AsyncSession, post: Post) -> None:
-    # The database removes the post's votes (ON DELETE CASCADE).
-    await session.delete(post)
+    """Delete the post; the database removes its votes (ON DELETE CASCADE). One deleted by a
+    concurrent request first is 404."""
+    statement = delete(Post).where(col(Post.id) == post.id).returning(col(Post.id))
+    deleted = (await session.exec(statement)).first() is not None
     await session.commit()
+    if not deleted:
+        raise NotFound(POST_NOT_FOUND)

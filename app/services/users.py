@@ -1,13 +1,14 @@
 """Users: registration, authentication, profile changes, deletion."""
 
-from sqlalchemy import Integer, bindparam, func
+from sqlalchemy import Integer, bindparam
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized
 from app.core.security import hash_password, verify_password
-from app.models import User, UserCreate, UserUpdate, utcnow
+from app.models import User, UserCreate, UserUpdate, email_key, utcnow
 
 EMAIL_TAKEN = "Email already registered"
 
@@ -19,20 +20,27 @@ async def _release_connection(session: AsyncSession) -> None:
     await session.commit()
 
 
-async def _commit_unless_email_taken(session: AsyncSession) -> None:
-    # The unique index on lower(email) decides, even between concurrent requests.
+async def _commit_account(session: AsyncSession) -> None:
+    """Commit changes to the caller's account. The unique index on the canonical address
+    decides an e-mail conflict, even between concurrent requests (409); an account deleted by a
+    concurrent request since the token check leaves nothing to update (401)."""
     try:
         await session.commit()
     except IntegrityError:
         await session.rollback()
         raise Conflict(EMAIL_TAKEN) from None
+    except StaleDataError:
+        await session.rollback()
+        raise Unauthorized() from None
 
 
 async def register(session: AsyncSession, data: UserCreate) -> User:
     hashed = await hash_password(data.password)
-    user = User.model_validate(data, update={"hashed_password": hashed})
+    user = User.model_validate(
+        data, update={"hashed_password": hashed, "email_key": email_key(data.email)}
+    )
     session.add(user)
-    await _commit_unless_email_taken(session)
+    await _commit_account(session)
     return user
 
 
@@ -51,8 +59,9 @@ async def get_user(session: AsyncSession, user_id: int) -> User:
     return user
 
 
-async def find_by_email(session: AsyncSession, email: str) -> User | None:
-    statement = select(User).where(func.lower(col(User.email)) == func.lower(email))
+async def find_by_email(session: AsyncSession, address: str) -> User | None:
+    """The account of `address`, whichever spelling of its canonical form it is written in."""
+    statement = select(User).where(col(User.email_key) == email_key(address))
     return (await session.exec(statement)).first()
 
 
@@ -76,9 +85,11 @@ async def update_me(session: AsyncSession, user: User, data: UserUpdate) -> User
         user.hashed_password = await hash_password(changes.pop("password"))
         # Every token issued before this moment stops working.
         user.tokens_valid_after = utcnow()
+    if "email" in changes:
+        changes["email_key"] = email_key(changes["email"])
     user.sqlmodel_update(changes)
     session.add(user)
-    await _commit_unless_email_taken(session)
+    await _commit_account(session)
     return user
 
 
@@ -86,10 +97,14 @@ async def log_out_everywhere(session: AsyncSession, user: User) -> None:
     """Every token issued before this moment stops working (as after a password change)."""
     user.tokens_valid_after = utcnow()
     session.add(user)
-    await session.commit()
+    await _commit_account(session)
 
 
 async def delete_user(session: AsyncSession, user: User) -> None:
-    # The database removes the user's posts and votes (ON DELETE CASCADE).
-    await session.delete(user)
+    """Delete the account; the database removes its posts and votes (ON DELETE CASCADE). An
+    account a concurrent request deleted first is gone already (401)."""
+    statement = delete(User).where(col(User.id) == user.id).returning(col(User.id))
+    deleted = (await session.exec(statement)).first() is not None
     await session.commit()
+    if not deleted:
+        raise Unauthorized()

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
@@ -50,9 +50,28 @@ async def _service_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers or None)
 
 
+# A 422 never echoes these: a password (even a wrong one) or a token is a secret.
+SECRET_FIELDS = frozenset(
+    {"password", "current_password", "new_password", "token", "refresh_token"}
+)
+
+
+def _without_secrets(error: dict[str, Any]) -> dict[str, Any]:
+    """The error as FastAPI reports it, minus any secret it would echo: the rejected value of a
+    secret field, and secret fields inside a rejected object (a whole body)."""
+    loc, value = error.get("loc", ()), error.get("input")
+    if loc and loc[-1] in SECRET_FIELDS:
+        return {key: item for key, item in error.items() if key != "input"}
+    if isinstance(value, dict) and SECRET_FIELDS & value.keys():
+        kept = {key: item for key, item in value.items() if key not in SECRET_FIELDS}
+        return {**error, "input": kept}
+    return error
+
+
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return EchoSafeJSONResponse({"detail": jsonable_encoder(exc.errors())}, 422)
+    errors = [_without_secrets(error) for error in exc.errors()]
+    return EchoSafeJSONResponse({"detail": jsonable_encoder(errors)}, 422)
 
 
 _HTTP_METHODS = frozenset({"get", "head", "post", "put", "patch", "delete", "options", "trace"})
@@ -79,8 +98,26 @@ def _allowed_methods(request: Request) -> str | None:
     return ", ".join(method.upper() for method in paths[template] if method in _HTTP_METHODS)
 
 
+def _canonical_path(request: Request) -> str | None:
+    """For `/posts/` and the like: the API's path without the trailing slash, if there is one."""
+    path: str = request.scope["path"]
+    if path == "/" or not path.endswith("/"):
+        return None
+    canonical = path.rstrip("/")
+    paths: dict[str, Any] = request.app.openapi()["paths"]
+    if any(_path_pattern(template).fullmatch(canonical) for template in paths):
+        return canonical
+    return None
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 404 and (canonical := _canonical_path(request)):
+        # Starlette would build the Location from the Host header (any host a client names);
+        # a relative one keeps the client on the server it asked.
+        query = request.scope["query_string"].decode("latin-1")
+        location = f"{canonical}?{query}" if query else canonical
+        return RedirectResponse(location, status_code=307)
     if exc.status_code == 405:
         allowed = _allowed_methods(request)
         if allowed:

@@ -1,14 +1,20 @@
-"""uvicorn's httptools protocol, with the two bounds on a request head that uvicorn lacks.
+"""uvicorn's httptools protocol, with what uvicorn lacks at the level of the connection.
 
 Measured with uvicorn 0.54: a connection that sends its request line and headers a byte at a
 time (slowloris), or nothing at all, is kept open forever, and counts against
 `limit_concurrency` (500 such sockets made every request a 503 at a limit of 100). Heads of any
 size are buffered whole (a 16 MiB URL, 100,000 headers). Here the head must arrive within
 REQUEST_HEADER_TIMEOUT seconds, and within MAX_HEAD_BYTES. Exact limits (414, 431, in JSON and
-with a request id) are app/web/request_limits.py's job, once uvicorn hands the request over; this is
-the guard for heads that never end.
+with a request id) are app/web/request_limits.py's job, once uvicorn hands the request over;
+this is the guard for heads that never end.
 
-`python -m app.serve` runs it (`http="app.web.http_protocol:BoundedHttpToolsProtocol"`).
+uvicorn also answers some requests itself, in plain text: malformed HTTP (a NUL in a header, a
+bad or doubled Content-Length, an unknown method) with a 400, and requests past
+`limit_concurrency` with a 503. Here those are JSON `{"detail": ...}` with a request id and the
+security headers, like every other answer (API.md).
+
+`python -m app.serve` runs it (`http="app.web.http_protocol:BoundedHttpToolsProtocol"`). It
+subclasses a private uvicorn module: uvicorn is pinned, and tests/test_uvicorn_pin.py guards it.
 """
 
 import asyncio
@@ -19,6 +25,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.core.config import settings
+from app.web.middleware import NO_STORE, SECURITY_HEADERS, new_request_id
 
 # Request line and headers. Above request_limits.py's bounds (8 KiB URL, 16 KiB headers), so
 # that ordinary oversized requests get their JSON answer there; this one caps memory.
@@ -34,15 +41,21 @@ class HeadRefused(Exception):
     """Raised from a parser callback, after the answer is written, to stop the parser."""
 
 
-def error_response(status: HTTPStatus) -> bytes:
-    body = json.dumps({"detail": status.phrase}, separators=(",", ":")).encode()
-    head = (
-        f"HTTP/1.1 {status.value} {status.phrase}\r\n"
-        "content-type: application/json\r\n"
-        f"content-length: {len(body)}\r\n"
-        "connection: close\r\n\r\n"
-    )
-    return head.encode() + body
+def error_response(status: HTTPStatus, detail: str | None = None) -> bytes:
+    """A whole HTTP response, written by the protocol itself: JSON, a request id of its own
+    (the request never reached the app), the security headers, and the connection closed."""
+    body = json.dumps({"detail": detail or status.phrase}, separators=(",", ":")).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", new_request_id().encode()),
+        *SECURITY_HEADERS,
+        NO_STORE,
+        (b"connection", b"close"),
+    ]
+    head = f"HTTP/1.1 {status.value} {status.phrase}\r\n".encode()
+    head += b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+    return head + b"\r\n" + body
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
@@ -94,11 +107,22 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if len(self.url) > PARSEABLE_URL_BYTES:
             self._refuse(HTTPStatus.REQUEST_URI_TOO_LONG)
             raise HeadRefused
+        if self._over_concurrency_limit():  # uvicorn's own check, which answers in plain text
+            self.logger.warning("Exceeded concurrency limit.")
+            self._refuse(HTTPStatus.SERVICE_UNAVAILABLE)
+            raise HeadRefused
         super().on_headers_complete()
 
+    def _over_concurrency_limit(self) -> bool:
+        limit = self.limit_concurrency
+        return limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit)
+
     def send_400_response(self, msg: str) -> None:
-        if not self._lingering:  # else the parser stopped on HeadRefused: answered already
-            super().send_400_response(msg)
+        """Malformed HTTP: uvicorn's plain-text 400, in JSON."""
+        if self._lingering:  # the parser stopped on HeadRefused: answered already
+            return
+        self.transport.write(error_response(HTTPStatus.BAD_REQUEST, msg))
+        self.transport.close()
 
     def _arm_head_deadline(self) -> None:
         self._disarm_head_deadline()

@@ -103,7 +103,8 @@ class BodyDeadline:
         return message
 
 
-async def refuse(send: Send, status: HTTPStatus, detail: str | None = None) -> None:
+async def refuse(send: Send, status: HTTPStatus, detail: object = None) -> None:
+    """Answer `{"detail": detail}` (by default the status's phrase) and close the connection."""
     body = json.dumps({"detail": detail or status.phrase}, separators=(",", ":")).encode()
     await send(
         {
