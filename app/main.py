@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp
 
-from app.api.routes import auth, meta, posts, users, votes
+from app.api.routes import admin, auth, meta, password_reset, posts, sessions, users, votes
 from app.core.config import settings
 from app.core.logging import configure_logging, logger
 from app.core.security import prepare_dummy_hash
@@ -46,6 +46,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(upgrade_to_head)
     else:
         await _report_schema()
+    if settings.ENVIRONMENT == "production" and settings.email_backend == "console":
+        logger.warning(
+            "EMAIL_BACKEND=console: no e-mail will leave; password-reset messages (and their "
+            "tokens) are written to this log. Set EMAIL_BACKEND=smtp and SMTP_HOST to send them."
+        )
     await prepare_dummy_hash()
     yield
     await app.state.rate_limits.aclose()
@@ -89,7 +94,7 @@ def create_app() -> FastAPI:
         )
     app.state.rate_limits = rate_limits_from(settings)
     register_error_handlers(app)
-    for module in (meta, auth, users, posts, votes):
+    for module in (meta, auth, sessions, password_reset, users, posts, votes, admin):
         app.include_router(module.router)
     add_docs(app)
     return app

@@ -12,7 +12,6 @@ arguments, `fetch`'s signature). If they change, `explain_feed` reports "explain
 """
 
 import asyncio
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,12 +40,21 @@ async def _capture(url: str, viewer_id: int, skip: int, search: str | None) -> l
             cursor = await connection.execute(query.sql, params, prepare=prepare)
             return await cursor.fetchall()
 
-        viewer = TokenClaims(user_id=viewer_id, issued_at=time.time())
+        # The reads join the caller's session: give the viewer a real one for the capture.
+        cursor = await connection.execute(
+            "INSERT INTO sessions (user_id, created_at, last_used_at)"
+            " VALUES (%s, now(), now()) RETURNING id",
+            [viewer_id],
+        )
+        created = await cursor.fetchone()
+        assert created is not None
+        viewer = TokenClaims(user_id=viewer_id, session_id=created[0])
         original, reads.fetch = reads.fetch, recording_fetch  # type: ignore[assignment]
         try:
             await list_posts(viewer, limit=10, skip=skip, search=search)
         finally:
             reads.fetch = original
+            await connection.execute("DELETE FROM sessions WHERE id = %s", [created[0]])
     return captured
 
 

@@ -184,19 +184,21 @@ def reuse_problem(url: str, dataset: Dataset) -> str | None:
 
 
 def remove_bench_leftovers(url: str, dataset: Dataset) -> None:
-    """Delete what a run added (its fresh users, their posts and votes; created posts).
+    """Delete what a run added (its fresh users, their posts and votes; created posts; sessions).
 
     Runs never touch seeded rows: scenarios that write use fresh users (ids past the seeded
     ones), so deleting those users (ON DELETE CASCADE) and posts past the seeded ids brings a
-    kept database back to its seeded state. VACUUM then clears the dead rows, so that the next
-    run starts from the same physical state. Not ANALYZE: a new random sample can change plans
-    (the estimate for `title ILIKE '%word%'` depends on which titles the sample holds), and a
-    kept database should give the same plans from one run to the next.
+    kept database back to its seeded state (every session comes from a run's login). VACUUM
+    then clears the dead rows, so that the next run starts from the same physical state. Not
+    ANALYZE: a new random sample can change plans (the estimate for `title ILIKE '%word%'`
+    depends on which titles the sample holds), and a kept database should give the same plans
+    from one run to the next.
     """
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DELETE FROM posts WHERE id > %s", [dataset.posts])
         conn.execute("DELETE FROM users WHERE id > %s", [dataset.users])
-        conn.execute("VACUUM users, posts, votes")
+        conn.execute("DELETE FROM sessions")  # every session here is a run's login
+        conn.execute("VACUUM users, posts, votes, sessions, refresh_tokens")
 
 
 # --- seeding ---------------------------------------------------------------------------------
@@ -215,13 +217,13 @@ WHERE t.relnamespace = 'public'::regnamespace
 """
 
 _USERS = """
-INSERT INTO users (id, email, name, hashed_password, created_at, tokens_valid_after)
+INSERT INTO users (id, email, email_key, name, hashed_password, created_at)
 SELECT u,
        'user' || u || '@' || %(domain)s,
+       'user' || u || '@' || lower(%(domain)s),
        'Bench User ' || u,
        %(hash)s,
-       now() - interval '400 days' + u * interval '1 minute',
-       timestamptz '2020-01-01 00:00:00+00'
+       now() - interval '400 days' + u * interval '1 minute'
 FROM generate_series(1, %(users)s) AS u
 """
 

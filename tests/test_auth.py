@@ -1,8 +1,9 @@
 """POST /login (OAuth2 password flow) and the access tokens it issues.
 
-Logins give an HS256 JWT with `sub`, `iat` and `exp`; failures are one indistinguishable 401.
-Protected endpoints refuse, with 401 and `WWW-Authenticate: Bearer`, every token that is
-missing, malformed, forged, expired, or whose user is gone or changed their password since.
+Logins give a token pair: an HS256 JWT with `sub`, `sid` (the session), `iat` and `exp`, and a
+refresh token; failures are one indistinguishable 401. Protected endpoints refuse, with 401 and
+`WWW-Authenticate: Bearer`, every token that is missing, malformed, forged, expired, or whose
+session has ended (its user gone, a password change, a logout). Sessions: test_sessions.py.
 """
 
 import asyncio
@@ -34,10 +35,11 @@ def _segment(obj: dict[str, Any]) -> str:
     return _b64url(json.dumps(obj, separators=(",", ":")).encode())
 
 
-def _claims(sub: str, *, age: float = 0) -> dict[str, Any]:
-    """Fresh, valid-looking claims (`age` seconds old) for user `sub`."""
-    now = time.time() - age
-    return {"sub": sub, "iat": now, "exp": now + settings.ACCESS_TOKEN_EXPIRE_MINUTES * 60}
+def _claims(sub: str, sid: Any, *, age: float = 0) -> dict[str, Any]:
+    """Fresh, valid-looking claims (`age` seconds old) for user `sub` in session `sid`."""
+    now = int(time.time() - age)
+    lifetime = settings.ACCESS_TOKEN_EXPIRE_MINUTES * 60
+    return {"sub": sub, "sid": sid, "iat": now, "exp": now + lifetime}
 
 
 def _sign(claims: dict[str, Any], key: str = settings.SECRET_KEY, algorithm: str = "HS256") -> str:
@@ -63,8 +65,12 @@ def _tampered(token: str, sub: str) -> str:
     return f"{header}.{_segment({**_payload(token), 'sub': sub})}.{signature}"
 
 
-def _without(claim: str, sub: str) -> str:
-    claims = _claims(sub)
+def _sid(token: str) -> int:
+    return int(_payload(token)["sid"])
+
+
+def _without(claim: str, sub: str, real: str) -> str:
+    claims = _claims(sub, _sid(real))
     del claims[claim]
     return _sign(claims)
 
@@ -84,9 +90,11 @@ async def test_login_returns_a_bearer_token(client: AsyncClient) -> None:
     )
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"access_token", "token_type"}
+    assert set(body) == {"access_token", "token_type", "expires_in", "refresh_token"}
     assert body["token_type"] == "bearer"
+    assert body["expires_in"] == settings.ACCESS_TOKEN_EXPIRE_MINUTES * 60
     assert isinstance(body["access_token"], str) and body["access_token"]
+    assert len(body["refresh_token"]) >= 43  # 256 random bits, URL-safe base64
     me = await client.get("/users/me", headers=bearer(body["access_token"]))
     assert me.status_code == 200 and me.json()["id"] == user["id"]
 
@@ -124,17 +132,19 @@ async def test_login_refuses_a_grant_type_other_than_password(client: AsyncClien
 # --- the token ---------------------------------------------------------------------------
 
 
-async def test_token_is_an_hs256_jwt_with_sub_iat_and_exp(client: AsyncClient) -> None:
+async def test_token_is_an_hs256_jwt_with_sub_sid_iat_and_exp(client: AsyncClient) -> None:
     user = await create_user(client)
     before = time.time()
     token = await login(client, user["email"], user["password"])
 
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
     claims = jwt.decode(token, settings.SECRET_KEY, algorithms=["HS256"])
+    assert set(claims) == {"sub", "sid", "iat", "exp"}
     assert claims["sub"] == str(user["id"])
+    sessions = (await client.get("/sessions", headers=bearer(token))).json()
+    assert [session["id"] for session in sessions] == [claims["sid"]]
     assert before - 1 <= claims["iat"] <= time.time() + 1
-    lifetime = settings.ACCESS_TOKEN_EXPIRE_MINUTES * 60
-    assert claims["exp"] - claims["iat"] == pytest.approx(lifetime, abs=1e-3)
+    assert claims["exp"] - claims["iat"] == settings.ACCESS_TOKEN_EXPIRE_MINUTES * 60
 
 
 async def test_token_carries_no_email_or_password(client: AsyncClient) -> None:
@@ -195,26 +205,35 @@ async def test_login_with_a_json_body_instead_of_a_form_is_422(client: AsyncClie
 TokenBuilder = Callable[[str, str, str], str]
 BAD_TOKENS: dict[str, TokenBuilder] = {
     "garbage": lambda sub, real, other: "garbage",
-    "alg-none": lambda sub, real, other: _unsigned(_claims(sub)),
+    "alg-none": lambda sub, real, other: _unsigned(_claims(sub, _sid(real))),
     "alg-none-with-real-signature": lambda sub, real, other: (
         f"{_segment({'alg': 'none', 'typ': 'JWT'})}.{real.split('.', 1)[1]}"
     ),
-    "hs384-right-secret": lambda sub, real, other: _sign(_claims(sub), algorithm="HS384"),
+    "hs384-right-secret": lambda sub, real, other: _sign(
+        _claims(sub, _sid(real)), algorithm="HS384"
+    ),
     "hs256-wrong-secret": lambda sub, real, other: _sign(
-        _claims(sub), key="another-secret-key-that-is-long-enough-for-hs256"
+        _claims(sub, _sid(real)), key="another-secret-key-that-is-long-enough-for-hs256"
     ),
     "tampered-sub": lambda sub, real, other: _tampered(real, other),
     "expired": lambda sub, real, other: _sign(
-        _claims(sub, age=settings.ACCESS_TOKEN_EXPIRE_MINUTES * 60 + 60)
+        _claims(sub, _sid(real), age=settings.ACCESS_TOKEN_EXPIRE_MINUTES * 60 + 60)
     ),
-    "no-sub": lambda sub, real, other: _without("sub", sub),
-    "no-iat": lambda sub, real, other: _without("iat", sub),
-    "no-exp": lambda sub, real, other: _without("exp", sub),
-    "sub-zero": lambda sub, real, other: _sign(_claims("0")),
-    "sub-negative": lambda sub, real, other: _sign(_claims("-1")),
-    "sub-not-a-number": lambda sub, real, other: _sign(_claims("abc")),
-    "sub-out-of-range": lambda sub, real, other: _sign(_claims("99999999999")),
-    "sub-unknown-user": lambda sub, real, other: _sign(_claims(str(int(sub) + 1000))),
+    "no-sub": lambda sub, real, other: _without("sub", sub, real),
+    "no-sid": lambda sub, real, other: _without("sid", sub, real),
+    "no-iat": lambda sub, real, other: _without("iat", sub, real),
+    "no-exp": lambda sub, real, other: _without("exp", sub, real),
+    "sub-zero": lambda sub, real, other: _sign(_claims("0", _sid(real))),
+    "sub-negative": lambda sub, real, other: _sign(_claims("-1", _sid(real))),
+    "sub-not-a-number": lambda sub, real, other: _sign(_claims("abc", _sid(real))),
+    "sub-out-of-range": lambda sub, real, other: _sign(_claims("99999999999", _sid(real))),
+    "sub-unknown-user": lambda sub, real, other: _sign(_claims(str(int(sub) + 1000), _sid(real))),
+    # A real session, but another user's: a session is its user's only.
+    "sub-of-another-user": lambda sub, real, other: _sign(_claims(other, _sid(real))),
+    "sid-unknown": lambda sub, real, other: _sign(_claims(sub, _sid(real) + 1000)),
+    "sid-not-a-number": lambda sub, real, other: _sign(_claims(sub, "abc")),
+    "sid-true": lambda sub, real, other: _sign(_claims(sub, True)),
+    "sid-out-of-range": lambda sub, real, other: _sign(_claims(sub, 2**31)),
 }
 
 
@@ -223,7 +242,8 @@ async def test_a_hand_made_token_with_the_right_key_and_claims_works(
 ) -> None:
     """The control for the refusals below: the forgeries fail only because of their defect."""
     user = await new_account(client)
-    token = _sign(_claims(str(user["id"])))
+    real = user["headers"]["Authorization"].removeprefix("Bearer ")
+    token = _sign(_claims(str(user["id"]), _sid(real)))
     response = await client.get("/users/me", headers=bearer(token))
     assert response.status_code == 200, response.text
 
@@ -254,8 +274,9 @@ async def test_bad_token_is_401(client: AsyncClient, path: str, kind: str) -> No
 async def test_a_token_that_worked_stops_working_when_it_expires(client: AsyncClient) -> None:
     # Verified tokens are remembered (app.security): the expiry must still count on each use.
     user = await new_account(client)
+    real = user["headers"]["Authorization"].removeprefix("Bearer ")
     now = time.time()
-    token = _sign({"sub": str(user["id"]), "iat": now, "exp": now + 1.5})
+    token = _sign({"sub": str(user["id"]), "sid": _sid(real), "iat": int(now), "exp": now + 1.5})
     for path in PROTECTED:
         response = await client.get(path, headers=bearer(token))
         assert response.status_code == 200, response.text
@@ -264,7 +285,7 @@ async def test_a_token_that_worked_stops_working_when_it_expires(client: AsyncCl
         assert_unauthorized(await client.get(path, headers=bearer(token)))
 
 
-# --- tokens outliving their user or password ---------------------------------------------
+# --- tokens outliving their session: a deleted user, a password change -------------------
 
 
 async def test_token_of_a_deleted_user_is_401(client: AsyncClient) -> None:
@@ -309,10 +330,10 @@ async def test_login_in_the_same_second_as_a_password_change_works(client: Async
     user = await new_account(client)
     if time.time() % 1 > 0.5:  # start early in a second, so change and login share it
         await asyncio.sleep(1 - time.time() % 1)
-    changed_at = time.time()
+    changed_at = int(time.time())
     await _change_password(client, user, "a brand new password")
     token = await login(client, user["email"], "a brand new password")
-    assert int(jwt.decode(token, options={"verify_signature": False})["iat"]) == int(changed_at)
+    assert jwt.decode(token, options={"verify_signature": False})["iat"] == changed_at
 
     for path in PROTECTED:
         assert (await client.get(path, headers=bearer(token))).status_code == 200

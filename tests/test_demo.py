@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.cli.demo import DEMO_PASSWORD, POSTS, USERS, email_of
+from app.cli.demo import ADMIN, DEMO_PASSWORD, POSTS, USERS, email_of
 from app.core.security import hash_password, verify_password
 from app.db.engine import make_engine
 from app.models import User
@@ -120,7 +120,10 @@ async def test_demo_seeds_once_and_its_logins_work(
     second = await run_demo(scratch_database.url)
     assert summary(second) == NOTHING_NEW
     assert await table_counts(scratch_engine) == EXPECTED
-    expected_logins = [(email_of(key), DEMO_PASSWORD, name) for key, name in USERS.items()]
+    expected_logins = [
+        (email_of(key), DEMO_PASSWORD, f"{name} (admin)" if key == ADMIN else name)
+        for key, name in USERS.items()
+    ]
     assert logins(first) == logins(second) == expected_logins
     assert "note:" not in second
 
@@ -128,7 +131,8 @@ async def test_demo_seeds_once_and_its_logins_work(
     async with AsyncSession(scratch_engine) as session:
         for email, password, name in expected_logins:
             user = (await session.exec(select(User).where(col(User.email) == email))).one()
-            assert user.name == name
+            assert user.name == name.removesuffix(" (admin)")
+            assert user.is_admin == (email == email_of(ADMIN))  # one admin, and only one
             assert await verify_password(password, user.hashed_password)
 
     async with scratch_client(scratch_database.url, tmp_path / "server.log") as client:

@@ -26,12 +26,13 @@ from httpx import AsyncClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import CHECKS, load_all_checks
-from sqlalchemy import text
 
-from app.db.engine import engine
+from app.db.engine import SessionFactory
 from app.main import app
 from app.models import MAX_ID, MAX_PASSWORD_BYTES
 from app.models.posts import is_visible
+from app.services.admin import set_admin
+from tests.conftest import empty_tables
 from tests.factories import create_post, new_account, vote
 
 SEED = 20261122
@@ -113,6 +114,15 @@ CONFIG = schemathesis.Config.from_dict(
             # Reproducible from the seed alone: no example database under .hypothesis/.
             "database": "none",
         },
+        # A drawn reset token is never a live one: 400 is the right answer to schema-valid data.
+        "operations": [
+            {
+                "include-path": "/password-reset/confirm",
+                "checks": {
+                    "positive_data_acceptance": {"expected-statuses": ["2XX", 400, 429]}
+                },
+            }
+        ],
         # For test_workflows (the stateful phase): links inferred from the schema.
         "phases": {
             "stateful": {"inference": {"algorithms": ["location-headers", "dependency-analysis"]}}
@@ -126,15 +136,18 @@ schema = schemathesis.openapi.from_dict(app.openapi(), config=CONFIG)
 class World:
     """What the fuzzer's valid ids are steered towards, and what it did."""
 
-    headers: dict[str, str] = field(default_factory=dict)  # the fuzz user's bearer token
+    headers: dict[str, str] = field(default_factory=dict)  # the fuzz user's (an admin's) token
     post_ids: list[int] = field(default_factory=list)
     user_ids: list[int] = field(default_factory=list)
+    session_ids: list[int] = field(default_factory=list)  # the fuzz user's other sessions
+    refresh_tokens: list[str] = field(default_factory=list)  # of those sessions
     phase: str = "fuzzing"  # or "stateful", while test_workflows runs
     # Requests per phase and operation, and their answers.
     statuses: dict[str, dict[str, Counter[int]]] = field(default_factory=dict)
 
 
 WORLD = World()
+MAX_REFRESH_TOKEN = 200  # RefreshRequest.refresh_token's max_length
 
 
 def _steer(value: Any, pool: list[int]) -> Any:
@@ -154,18 +167,28 @@ def _steer(value: Any, pool: list[int]) -> Any:
 @schema.hook
 def map_path_parameters(context: schemathesis.HookContext, path_parameters: Any) -> Any:
     if isinstance(path_parameters, dict):
-        if "post_id" in path_parameters:
-            path_parameters["post_id"] = _steer(path_parameters["post_id"], WORLD.post_ids)
-        if "user_id" in path_parameters:
-            path_parameters["user_id"] = _steer(path_parameters["user_id"], WORLD.user_ids)
+        for name, pool in (
+            ("post_id", WORLD.post_ids),
+            ("user_id", WORLD.user_ids),
+            ("session_id", WORLD.session_ids),
+        ):
+            if name in path_parameters:
+                path_parameters[name] = _steer(path_parameters[name], pool)
     return path_parameters
 
 
 @schema.hook
 def map_body(context: schemathesis.HookContext, body: Any) -> Any:
-    on_votes = context.operation is not None and context.operation.path == "/vote"
-    if on_votes and isinstance(body, dict) and "post_id" in body:
+    path = context.operation.path if context.operation is not None else None
+    if path == "/vote" and isinstance(body, dict) and "post_id" in body:
         body["post_id"] = _steer(body["post_id"], WORLD.post_ids)
+    # A valid drawn refresh token becomes a real one three times out of four (the first use of
+    # each succeeds); invalid ones (too long, not a string) stay as drawn.
+    tokens = WORLD.refresh_tokens
+    if path == "/token/refresh" and isinstance(body, dict) and tokens:
+        drawn = body.get("refresh_token")
+        if isinstance(drawn, str) and len(drawn) <= MAX_REFRESH_TOKEN and len(drawn) % 4:
+            body["refresh_token"] = tokens[len(drawn) % len(tokens)]
     return body
 
 
@@ -206,9 +229,16 @@ async def suite_loop() -> asyncio.AbstractEventLoop:
 
 
 async def seed(client: AsyncClient) -> World:
-    """Two users, their posts (a draft each) and votes, committed through the API."""
+    """Two users (the fuzz user an admin, with two more sessions), their posts (a draft each)
+    and votes, committed through the API."""
     me = await new_account(client)
+    async with SessionFactory() as session:
+        await set_admin(session, me["email"], is_admin=True)
     other = await new_account(client)
+    logins = [
+        (await client.post("/login", data={"username": me["email"], "password": me["password"]}))
+        for _ in range(2)
+    ]
     mine = [await create_post(client, me["headers"]) for _ in range(3)]
     my_draft = await create_post(client, me["headers"], published=False)
     theirs = await create_post(client, other["headers"])
@@ -219,13 +249,10 @@ async def seed(client: AsyncClient) -> World:
     WORLD.headers = me["headers"]
     WORLD.post_ids = [post["id"] for post in posts]
     WORLD.user_ids = [me["id"], other["id"]]
+    sessions = await client.get("/sessions", headers=me["headers"])
+    WORLD.session_ids = [row["id"] for row in sessions.json() if not row["current"]]
+    WORLD.refresh_tokens = [response.json()["refresh_token"] for response in logins]
     return WORLD
-
-
-async def empty_tables() -> None:
-    async with engine.begin() as connection:
-        for table in ("votes", "posts", "users"):
-            await connection.execute(text(f"DELETE FROM {table}"))
 
 
 @pytest.fixture
@@ -243,8 +270,9 @@ def fuzz_session(
         yield session
 
 
-# Operations that end the caller's session or account: each case gets an account of its own.
-_SESSION_ENDING = {"DELETE /users/me", "POST /logout-all"}
+# Operations that end the caller's session or account (a password change ends every session):
+# each case gets an account of its own.
+_SESSION_ENDING = {"DELETE /users/me", "POST /logout-all", "POST /logout", "PATCH /users/me"}
 
 
 @schema.parametrize()

@@ -49,6 +49,7 @@ def _run(module: str, **env: str) -> subprocess.CompletedProcess[str]:
             {"SECRET_KEY": GOOD_KEY, "CORS_ORIGINS": "*", "CORS_ALLOW_CREDENTIALS": "true"},
             "CORS_ORIGINS is '*' while CORS_ALLOW_CREDENTIALS is true",
         ),
+        ({"SECRET_KEY": GOOD_KEY}, "EMAIL_BACKEND is smtp (the default in production)"),
     ],
 )
 def test_production_refuses_unsafe_settings_with_a_clear_message(
@@ -69,14 +70,22 @@ def test_production_refuses_unsafe_settings_with_a_clear_message(
 
 
 def test_safe_production_settings_pass_and_development_accepts_the_default_key() -> None:
-    safe = Settings(ENVIRONMENT="production", SECRET_KEY=GOOD_KEY, _env_file=None)
+    safe = Settings(
+        ENVIRONMENT="production", SECRET_KEY=GOOD_KEY, SMTP_HOST="smtp.example.com", _env_file=None
+    )
     assert safe.production_problems() == []
+    # E-mails written to the log instead of sent: allowed (a warning at start-up says so).
+    console = Settings(
+        ENVIRONMENT="production", SECRET_KEY=GOOD_KEY, EMAIL_BACKEND="console", _env_file=None
+    )
+    assert console.production_problems() == []
     development = Settings(ENVIRONMENT="development", SECRET_KEY=DEV_SECRET_KEY, _env_file=None)
     assert development.production_problems() == []
     # Credentials with explicit origins are fine.
     explicit = Settings(
         ENVIRONMENT="production",
         SECRET_KEY=GOOD_KEY,
+        EMAIL_BACKEND="console",
         CORS_ORIGINS="https://app.example.com",
         CORS_ALLOW_CREDENTIALS=True,
         _env_file=None,

@@ -81,7 +81,7 @@ async def test_a_page_of_posts_is_one_statement_with_the_token_check(
         assert len(response.json()) == min(limit, 25 - 3)  # bob's 3 drafts are hidden
         # One statement checks the caller's token and builds the whole page.
         assert len(statements) == 1, statements
-        assert "tokens_valid_after" in statements[0] and "FROM posts" in statements[0]
+        assert "FROM sessions" in statements[0] and "FROM posts" in statements[0]
 
 
 async def test_search_and_single_post_are_one_statement_too(

@@ -99,12 +99,18 @@ def limits(
     login_address: str = PLENTY,
     login_account: str = PLENTY,
     register_address: str = PLENTY,
+    refresh_address: str = PLENTY,
+    reset_address: str = PLENTY,
+    reset_account: str = PLENTY,
 ) -> RateLimits:
     return RateLimits(
         buckets,
         login_per_address=Rate.parse(login_address),
         login_per_account=Rate.parse(login_account),
         register_per_address=Rate.parse(register_address),
+        refresh_per_address=Rate.parse(refresh_address),
+        reset_per_address=Rate.parse(reset_address),
+        reset_per_account=Rate.parse(reset_account),
     )
 
 

@@ -24,7 +24,7 @@ from tests.factories import (
     vote,
 )
 
-USER_ME_KEYS = {"id", "name", "email", "created_at"}
+USER_ME_KEYS = {"id", "name", "email", "created_at", "is_admin"}
 USER_PUBLIC_KEYS = {"id", "name", "created_at"}
 MAX_ID = 2**31 - 1
 NEW_PASSWORD = "a brand new passphrase"

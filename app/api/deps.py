@@ -1,7 +1,8 @@
 """Dependencies the routers share: the session, the caller, the post they may see or change,
 the rate limits, and the types of path and query parameters."""
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -12,9 +13,9 @@ from app.core.errors import Forbidden, Unauthorized
 from app.core.security import TokenClaims, decode_access_token
 from app.db.engine import get_session
 from app.models import MAX_ID, Post, User, ensure_storable
+from app.ratelimit.buckets import Limit as BucketLimit
 from app.ratelimit.limits import RateLimits
-from app.services import posts
-from app.services.users import find_user
+from app.services import posts, sessions
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
@@ -26,8 +27,8 @@ Token = Annotated[str, Depends(oauth2_scheme)]
 
 
 async def get_token_claims(token: Token) -> TokenClaims:
-    """A well-formed, genuine, unexpired token's claims (401 otherwise). Whether its user still
-    exists and has not revoked it is for the database to say: see `get_current_user`."""
+    """A well-formed, genuine, unexpired token's claims (401 otherwise). Whether its session
+    still lives is for the database to say: see `get_current_user`."""
     claims = decode_access_token(token)
     if claims is None:
         raise Unauthorized()
@@ -40,28 +41,40 @@ Viewer = Annotated[TokenClaims, Depends(get_token_claims)]
 
 
 async def get_current_user(session: SessionDep, claims: Viewer) -> User:
-    """The caller, loaded in the request's session: for the endpoints that change data."""
-    user = await find_user(session, claims.user_id)
-    if user is None or not claims.still_valid(user.tokens_valid_after):
+    """The caller, loaded in the request's session, if the token's session still lives: for
+    the endpoints that change data."""
+    user = await sessions.find_session_user(session, claims)
+    if user is None:
         raise Unauthorized()
     return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
+
+async def get_admin(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise Forbidden("Admins only")
+    return user
+
+
+Admin = Annotated[User, Depends(get_admin)]
+
 PostId = Annotated[int, Path(ge=1, le=MAX_ID, description="The post's id")]
 UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="The user's id")]
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
 Skip = Annotated[int, Query(ge=0, le=MAX_ID, description="Posts to skip")]
+SearchText = Annotated[str, AfterValidator(ensure_storable)]
 Search = Annotated[
-    Annotated[str, AfterValidator(ensure_storable)] | None,
+    SearchText | None,
     Query(max_length=200, description="Case-insensitive literal substring of the title"),
 ]
 
 
 async def get_visible_post(session: SessionDep, user: CurrentUser, post_id: PostId) -> Post:
     """The post, if the caller may see it: others' drafts do not exist (404)."""
-    return await posts.get_visible_post(session, user.id or 0, post_id)
+    assert user.id is not None
+    return await posts.get_visible_post(session, user.id, post_id)
 
 
 VisiblePost = Annotated[Post, Depends(get_visible_post)]
@@ -76,6 +89,16 @@ async def get_owned_post(post: VisiblePost, user: CurrentUser) -> Post:
 OwnedPost = Annotated[Post, Depends(get_owned_post)]
 
 
+async def get_deletable_post(session: SessionDep, user: CurrentUser, post_id: PostId) -> Post:
+    """The post, for its owner; for an admin, any post by its id, drafts included."""
+    if user.is_admin:
+        return await posts.get_any_post(session, post_id)
+    return await get_owned_post(await get_visible_post(session, user, post_id), user)
+
+
+DeletablePost = Annotated[Post, Depends(get_deletable_post)]
+
+
 def client_address(request: Request) -> str:
     """The peer as uvicorn reports it: the proxy's X-Forwarded-For only from trusted proxies
     (FORWARDED_ALLOW_IPS, see app/cli/serve.py)."""
@@ -87,16 +110,22 @@ def rate_limits(request: Request) -> RateLimits:
     return limits
 
 
-async def _login_address_limit(request: Request) -> RateLimits:
-    limits = rate_limits(request)
-    await limits.check_login_address(client_address(request))
-    return limits
+def limit_per_address(limit: Callable[[RateLimits], BucketLimit]) -> Any:
+    """A dependency that charges the client's address against one of the API's limits when the
+    route starts, before the body is even validated (or bcrypt runs): 429 past it."""
+
+    async def charge(request: Request) -> RateLimits:
+        limits = rate_limits(request)
+        await limits.take(limit(limits), client_address(request))
+        return limits
+
+    return Depends(charge)
 
 
-async def limit_registration(request: Request) -> None:
-    await rate_limits(request).check_register_address(client_address(request))
-
-
-# For POST /login: the address is charged when the route starts (before the form is even
-# validated); the route then takes the account's token itself, before bcrypt.
-LoginLimits = Annotated[RateLimits, Depends(_login_address_limit)]
+# The routes that also limit per account take the account's token themselves, before bcrypt
+# (logins) or any e-mail (password resets).
+LoginLimits = Annotated[RateLimits, limit_per_address(lambda limits: limits.login_address)]
+ResetLimits = Annotated[RateLimits, limit_per_address(lambda limits: limits.reset_address)]
+RegisterLimit = limit_per_address(lambda limits: limits.register_address)
+RefreshLimit = limit_per_address(lambda limits: limits.refresh_address)
+ResetConfirmLimit = limit_per_address(lambda limits: limits.reset_address)

@@ -1,1 +1,1 @@
-"""Command-line entry points, run as `python -m app.serve`, `app.migrate`, `app.demo`."""
+"""Command-line entry points: `python -m app.serve`, `app.migrate`, `app.demo`, `app.admin`."""

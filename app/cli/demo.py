@@ -1,8 +1,8 @@
 """Demo data for clicking around in Swagger: `uv run python -m app.demo`.
 
-Fills the database named by DATABASE_URL with four users, ten posts (two of them drafts) and
-a dozen votes, then prints the logins. Every demo user has the same password, DEMO_PASSWORD
-("demo-password").
+Fills the database named by DATABASE_URL with four users and an admin, ten posts (two of them
+drafts) and a dozen votes, then prints the logins. Every demo user has the same password,
+DEMO_PASSWORD ("demo-password").
 
 Safe to run again: users are found by email (case-insensitively), a post is created only if
 its owner has no post with that title, and votes go in through the app's own
@@ -23,6 +23,7 @@ from app.core.security import verify_password
 from app.db.engine import SessionFactory, engine
 from app.db.migrations import upgrade_to_head
 from app.models import Post, PostCreate, User, UserCreate
+from app.services.admin import set_admin
 from app.services.posts import create_posts
 from app.services.users import find_by_email, register
 from app.services.votes import add_vote
@@ -36,7 +37,9 @@ USERS = {
     "bob": "Bob Nakamura",
     "carol": "Carol Okafor",
     "dave": "Dave Jensen",
+    "admin": "Ada Admin",
 }
+ADMIN = "admin"  # the one admin: it may disable accounts and delete any post
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,8 @@ async def _ensure_posts(
 async def seed(session: AsyncSession) -> dict[str, Tally]:
     tallies = {"users": Tally(), "posts": Tally(), "votes": Tally()}
     users = {key: await _ensure_user(session, key, tallies["users"]) for key in USERS}
+    if not users[ADMIN].is_admin:
+        await set_admin(session, email_of(ADMIN), is_admin=True)
     post_ids: dict[str, int] = {}
     for key, owner in users.items():
         mine = [post for post in POSTS if post.author == key]
@@ -224,7 +229,10 @@ def report(tallies: dict[str, Tally], stale: list[str]) -> str:
     ]
     lines += ["", "Demo logins (one password for all):"]
     rows = [("email", "password", "name")]
-    rows += [(email_of(key), DEMO_PASSWORD, name) for key, name in USERS.items()]
+    rows += [
+        (email_of(key), DEMO_PASSWORD, f"{name} (admin)" if key == ADMIN else name)
+        for key, name in USERS.items()
+    ]
     widths = [max(len(row[column]) for row in rows) for column in (0, 1)]
     lines += [f"  {e:<{widths[0]}}  {p:<{widths[1]}}  {n}" for e, p, n in rows]
     lines += [f"  note: {email} no longer takes the demo password" for email in stale]

@@ -75,8 +75,26 @@ class Settings(BaseSettings):
 
     ENVIRONMENT: Literal["development", "production", "test"] = "development"
     SECRET_KEY: str = DEV_SECRET_KEY
-    ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(default=60, ge=1, le=60 * 24 * 30)
+    ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(default=15, ge=1, le=60 * 24)
     BCRYPT_ROUNDS: int = Field(default=12, ge=4, le=31)
+
+    # Sessions and password resets (README, "Sessions and tokens", "Password reset").
+    # A session ends when its refresh token goes unused this long.
+    REFRESH_TOKEN_EXPIRE_DAYS: int = Field(default=30, ge=1, le=365)
+    PASSWORD_RESET_EXPIRE_MINUTES: int = Field(default=30, ge=1, le=60 * 24)
+    # The link in the reset e-mail; {token} is replaced by the token (URL-safe).
+    PASSWORD_RESET_URL: str = "http://127.0.0.1:8000/reset-password?token={token}"
+    # console: e-mails are written to the log (the default outside production); smtp: sent.
+    EMAIL_BACKEND: Literal["console", "smtp"] | None = None
+    EMAIL_FROM: str = "Posts API <no-reply@localhost>"
+    SMTP_HOST: str | None = None
+    SMTP_PORT: int = Field(default=587, ge=1, le=65535)
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: str | None = None
+    # starttls: plain connection upgraded with STARTTLS (port 587); tls: TLS from the start
+    # (port 465); none: no encryption (a local relay only).
+    SMTP_SECURITY: Literal["starttls", "tls", "none"] = "starttls"
+    SMTP_TIMEOUT: float = Field(default=10, gt=0, description="seconds per SMTP exchange")
 
     # Comma-separated origins (or a JSON list); empty means no CORS headers at all.
     CORS_ORIGINS: Annotated[list[str], NoDecode] = []
@@ -108,6 +126,10 @@ class Settings(BaseSettings):
     # Failed logins per email (successful ones give their token back).
     RATE_LIMIT_LOGIN_PER_ACCOUNT: RateSetting = Rate.parse("10/minute")
     RATE_LIMIT_REGISTER_PER_ADDRESS: RateSetting = Rate.parse("100/minute")
+    RATE_LIMIT_REFRESH_PER_ADDRESS: RateSetting = Rate.parse("200/minute")
+    RATE_LIMIT_RESET_PER_ADDRESS: RateSetting = Rate.parse("20/minute")
+    # Reset e-mails per account (every spelling of the address together).
+    RATE_LIMIT_RESET_PER_ACCOUNT: RateSetting = Rate.parse("5/hour")
     # Shared limits across workers and instances; unset: each process counts on its own.
     REDIS_URL: str | None = None
     RATE_LIMIT_REDIS_PREFIX: str = "posts-api:ratelimit:"
@@ -138,6 +160,19 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
+    @field_validator("PASSWORD_RESET_URL")
+    @classmethod
+    def _has_token_placeholder(cls, value: str) -> str:
+        if "{token}" not in value:
+            raise ValueError("must contain {token}, where the reset token goes")
+        return value
+
+    @property
+    def email_backend(self) -> Literal["console", "smtp"]:
+        if self.EMAIL_BACKEND is not None:
+            return self.EMAIL_BACKEND
+        return "smtp" if self.ENVIRONMENT == "production" else "console"
+
     @property
     def log_format(self) -> Literal["json", "text"]:
         if self.LOG_FORMAT is not None:
@@ -153,6 +188,12 @@ class Settings(BaseSettings):
             problems.append("SECRET_KEY is the development default: set a long random value")
         elif len(self.SECRET_KEY.encode()) < MIN_SECRET_KEY_BYTES:
             problems.append(f"SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes")
+        if self.email_backend == "smtp" and not self.SMTP_HOST:
+            problems.append(
+                "EMAIL_BACKEND is smtp (the default in production) but SMTP_HOST is not set: "
+                "set SMTP_HOST (and SMTP_USERNAME, SMTP_PASSWORD), or EMAIL_BACKEND=console "
+                "to write password-reset e-mails to the log instead of sending them"
+            )
         if "*" in self.CORS_ORIGINS and self.CORS_ALLOW_CREDENTIALS:
             problems.append(
                 "CORS_ORIGINS is '*' while CORS_ALLOW_CREDENTIALS is true: "

@@ -43,3 +43,8 @@ class ServiceUnavailable(ServiceError):
     status_code = 503
     detail = "Database unavailable"
     default_headers: ClassVar[Mapping[str, str]] = {"Retry-After": "5"}
+
+
+class BadRequest(ServiceError):
+    status_code = 400
+    detail = "Bad request"

@@ -1,6 +1,7 @@
 """Password hashing (bcrypt, off the event loop) and access tokens (JWT, HS256 only)."""
 
 import asyncio
+import hashlib
 import os
 import secrets
 import time
@@ -86,22 +87,30 @@ async def verify_password(password: str, hashed: str | None) -> bool:
 
 @dataclass(frozen=True)
 class TokenClaims:
+    """Who an access token speaks for: a user, in one of their sessions (a logged-in device).
+    Whether the session still lives is for the database to say (it is deleted when it ends)."""
+
     user_id: int
-    issued_at: float  # seconds since the epoch, with microseconds
-
-    def still_valid(self, tokens_valid_after: datetime | None) -> bool:
-        """False for a deleted user (None), or a token issued before the user's last password
-        change or logout-all."""
-        return tokens_valid_after is not None and self.issued_at >= tokens_valid_after.timestamp()
+    session_id: int
 
 
-def create_access_token(user_id: int, now: datetime | None = None) -> str:
-    now = now or datetime.now(UTC)
+def create_access_token(user_id: int, session_id: int) -> str:
+    now = datetime.now(UTC)
     expires = now + timedelta(minutes=settings.ACCESS_TOKEN_EXPIRE_MINUTES)
-    # `iat` keeps its microseconds (RFC 7519 allows fractional NumericDates), so a login
-    # right after a password change is told apart from one just before it.
-    payload = {"sub": str(user_id), "iat": now.timestamp(), "exp": expires.timestamp()}
+    payload = {
+        "sub": str(user_id),
+        "sid": session_id,
+        "iat": int(now.timestamp()),
+        "exp": int(expires.timestamp()),
+    }
     return jwt.encode(payload, settings.SECRET_KEY, algorithm=ALGORITHM)
+
+
+def _database_id(value: str | int) -> int:
+    number = int(value)
+    if not 1 <= number <= 2**31 - 1:
+        raise ValueError("id out of range")
+    return number
 
 
 @lru_cache(maxsize=4096)
@@ -114,12 +123,14 @@ def _verified_claims(token: str) -> tuple[TokenClaims, float]:
         token,
         settings.SECRET_KEY,
         algorithms=[ALGORITHM],
-        options={"require": ["sub", "iat", "exp"]},
+        options={"require": ["sub", "sid", "iat", "exp"]},
     )
-    user_id = int(payload["sub"])
-    if not 1 <= user_id <= 2**31 - 1:
-        raise ValueError("user id out of range")
-    return TokenClaims(user_id=user_id, issued_at=float(payload["iat"])), float(payload["exp"])
+    if isinstance(payload["sid"], bool):
+        raise ValueError("sid is not a session id")
+    claims = TokenClaims(
+        user_id=_database_id(payload["sub"]), session_id=_database_id(payload["sid"])
+    )
+    return claims, float(payload["exp"])
 
 
 def decode_access_token(token: str) -> TokenClaims | None:
@@ -129,3 +140,15 @@ def decode_access_token(token: str) -> TokenClaims | None:
     except (jwt.InvalidTokenError, TypeError, ValueError):
         return None
     return claims if time.time() < expires_at else None
+
+
+def new_opaque_token() -> str:
+    """A refresh or password-reset token: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    """What is stored of an opaque token: its SHA-256, so a copy of the database lets nobody in.
+    Looked up by this digest: equality on a hash that the client cannot choose leaks nothing
+    through timing (OWASP's advice for high-entropy tokens), and bcrypt would be pointless."""
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -4,12 +4,20 @@ Everything is re-exported here: `from app.models import Post, User`. Importing t
 registers every table on `SQLModel.metadata` (Alembic's autogenerate relies on it).
 """
 
-from app.models.auth import LoginForm, Token
+from app.models.auth import LoginForm
 from app.models.common import MAX_ID, APIModel, Message, ensure_storable, utcnow
+from app.models.password_resets import (
+    PasswordResetConfirm,
+    PasswordResetRequest,
+    PasswordResetToken,
+)
 from app.models.posts import Post, PostCreate, PostPublic, PostUpdate
+from app.models.sessions import RefreshRequest, RefreshToken, Session, SessionPublic, TokenPair
 from app.models.users import (
     MAX_PASSWORD_BYTES,
     User,
+    UserAdmin,
+    UserAdminUpdate,
     UserCreate,
     UserMe,
     UserPublic,
@@ -24,12 +32,21 @@ __all__ = [
     "APIModel",
     "LoginForm",
     "Message",
+    "PasswordResetConfirm",
+    "PasswordResetRequest",
+    "PasswordResetToken",
     "Post",
     "PostCreate",
     "PostPublic",
     "PostUpdate",
-    "Token",
+    "RefreshRequest",
+    "RefreshToken",
+    "Session",
+    "SessionPublic",
+    "TokenPair",
     "User",
+    "UserAdmin",
+    "UserAdminUpdate",
     "UserCreate",
     "UserMe",
     "UserPublic",

@@ -1,6 +1,6 @@
-"""Logging in: the OAuth2 password form and the token it answers with."""
+"""Logging in: the OAuth2 password form (it answers with a TokenPair, in sessions.py)."""
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import StringConstraints
 from sqlmodel import Field
@@ -14,8 +14,3 @@ class LoginForm(APIModel):
     username: str = Field(max_length=1024)
     password: str = Field(max_length=1024)
     grant_type: Annotated[str, StringConstraints(pattern="^password$")] | None = None
-
-
-class Token(APIModel):
-    access_token: str
-    token_type: Literal["bearer"] = "bearer"

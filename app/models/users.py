@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, ConfigDict, EmailStr, ValidationInfo, field_validator
 from pydantic import Field as PydanticField
-from sqlmodel import Field
+from sqlalchemy import Index
+from sqlmodel import Field, col
 
-from app.models.common import APIModel, NotNull, refuse_null, utcnow
+from app.models.common import APIModel, NotNull, StrictBool, refuse_null, utcnow
 
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit; bcrypt 5 raises past it
 
@@ -66,8 +67,35 @@ class User(UserBase, table=True):
     email_key: str = Field(unique=True)
     hashed_password: str = Field(max_length=100)
     created_at: datetime = Field(default_factory=utcnow)
-    # Tokens issued before this moment are refused (password change, logout everywhere).
-    tokens_valid_after: datetime = Field(default_factory=utcnow)
+    is_admin: bool = False  # made from the command line first (app/cli/admin.py)
+    disabled: bool = False  # by an admin: no login, no session, posts hidden (but to admins)
+    # Bumped by whatever ends every session (a password change or reset, logout-all, being
+    # disabled): a login whose password check began before it never gets a session.
+    auth_epoch: int = 0
+
+
+# Admins list accounts newest first.
+Index("ix_users_created_at_id", col(User.created_at), col(User.id))
+# The few disabled accounts, whose posts the feed leaves out.
+Index(
+    "ix_users_disabled",
+    col(User.id),
+    postgresql_where=col(User.disabled),
+    sqlite_where=col(User.disabled),
+)
+# Admins search accounts by a substring of the address or the name (trigrams on PostgreSQL).
+Index(
+    "ix_users_email_trgm",
+    col(User.email),
+    postgresql_using="gin",
+    postgresql_ops={"email": "gin_trgm_ops"},
+)
+Index(
+    "ix_users_name_trgm",
+    col(User.name),
+    postgresql_using="gin",
+    postgresql_ops={"name": "gin_trgm_ops"},
+)
 
 
 class UserCreate(UserBase):
@@ -122,3 +150,20 @@ class UserMe(UserPublic):
     """What a user sees of themselves."""
 
     email: str
+    is_admin: bool
+
+
+class UserAdmin(UserMe):
+    """What an admin sees of any account."""
+
+    disabled: bool
+    posts: int  # how many posts, drafts included
+
+
+class UserAdminUpdate(APIModel):
+    """What an admin may change of an account: fields left out keep their values."""
+
+    disabled: Annotated[StrictBool | None, NotNull] = None
+    is_admin: Annotated[StrictBool | None, NotNull] = None
+
+    _no_nulls = field_validator("disabled", "is_admin", mode="before")(refuse_null)

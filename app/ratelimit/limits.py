@@ -1,7 +1,7 @@
-"""The rate limits of the API (logins, registrations): which bucket each request takes a token
-from, checked before any bcrypt work. A limit "N/minute" is a bucket of N tokens refilled at N
-per minute. Counted in this process by default, or in Redis (redis_buckets.py) when REDIS_URL
-is set, so that workers and instances share them.
+"""The rate limits of the API (logins, registrations, refreshes, password resets): which bucket
+each request takes a token from, checked before any bcrypt work or e-mail. A limit "N/minute"
+is a bucket of N tokens refilled at N per minute. Counted in this process by default, or in
+Redis (redis_buckets.py) when REDIS_URL is set, so that workers and instances share them.
 """
 
 import math
@@ -21,7 +21,7 @@ class RateLimited(ServiceError):
 
 
 class RateLimits:
-    """The limits of POST /login and POST /users, over one backend; `None` turns them off."""
+    """The API's limits (README, "Rate limits"), over one backend; `None` turns them off."""
 
     def __init__(
         self,
@@ -29,35 +29,34 @@ class RateLimits:
         login_per_address: Rate,
         login_per_account: Rate,
         register_per_address: Rate,
+        refresh_per_address: Rate,
+        reset_per_address: Rate,
+        reset_per_account: Rate,
     ) -> None:
         self.buckets = buckets
         self.login_address = Limit("login-address", login_per_address)
+        # Failed logins per account: a login takes a token before bcrypt (so concurrent wrong
+        # guesses can never outnumber the bucket) and a successful one gives it back.
         self.login_account = Limit("login-account", login_per_account)
         self.register_address = Limit("register-address", register_per_address)
+        self.refresh_address = Limit("refresh-address", refresh_per_address)
+        # Both password-reset endpoints, per address; reset e-mails, per account.
+        self.reset_address = Limit("reset-address", reset_per_address)
+        self.reset_account = Limit("reset-account", reset_per_account)
 
-    async def _take(self, limit: Limit, key: str) -> None:
+    async def take(self, limit: Limit, key: str) -> None:
+        """A token from `key`'s bucket, or 429. Per account, `key` is the address's canonical
+        form (app.models.email_key): unknown addresses are limited exactly like accounts, so
+        the answers say nothing about which exist."""
         if self.buckets is None:
             return
         wait = await self.buckets.take(limit, key)
         if wait > 0:
             raise RateLimited(wait)
 
-    async def check_login_address(self, address: str) -> None:
-        await self._take(self.login_address, address)
-
-    async def check_register_address(self, address: str) -> None:
-        await self._take(self.register_address, address)
-
-    async def take_login_attempt(self, account: str) -> None:
-        """Before bcrypt: a failed login keeps the token; `login_succeeded` gives it back.
-        Taking first means concurrent wrong guesses can never outnumber the bucket. `account`
-        is the address's canonical form (app.models.email_key): unknown addresses are limited
-        exactly like accounts, so the answers say nothing about which exist."""
-        await self._take(self.login_account, account)
-
-    async def login_succeeded(self, account: str) -> None:
+    async def give_back(self, limit: Limit, key: str) -> None:
         if self.buckets is not None:
-            await self.buckets.give_back(self.login_account, account)
+            await self.buckets.give_back(limit, key)
 
     async def aclose(self) -> None:
         if self.buckets is not None:
@@ -79,4 +78,7 @@ def rate_limits_from(settings: Settings) -> RateLimits:
         login_per_address=settings.RATE_LIMIT_LOGIN_PER_ADDRESS,
         login_per_account=settings.RATE_LIMIT_LOGIN_PER_ACCOUNT,
         register_per_address=settings.RATE_LIMIT_REGISTER_PER_ADDRESS,
+        refresh_per_address=settings.RATE_LIMIT_REFRESH_PER_ADDRESS,
+        reset_per_address=settings.RATE_LIMIT_RESET_PER_ADDRESS,
+        reset_per_account=settings.RATE_LIMIT_RESET_PER_ACCOUNT,
     )

@@ -9,7 +9,7 @@ use the session.
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, bindparam, exists, func, or_, true
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, exists, func, or_, true
 from sqlalchemy import select as sql_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -21,15 +21,35 @@ from app.core.security import TokenClaims
 from app.db import reads
 from app.db.reads import Query, Row
 from app.db.sql import like_ignoring_case, like_pattern
-from app.models import Post, PostCreate, PostPublic, PostUpdate, User, UserPublic, Vote, utcnow
+from app.models import (
+    Post,
+    PostCreate,
+    PostPublic,
+    PostUpdate,
+    Session,
+    User,
+    UserPublic,
+    Vote,
+    utcnow,
+)
 
 POST_NOT_FOUND = "Post not found"
 _viewer = bindparam("viewer_id", type_=Integer)
 
 
+_DISABLED = select(col(User.id)).where(col(User.disabled))  # few: a partial index serves it
+
+
 def visible_to(viewer_id: Any) -> ColumnElement[bool]:
-    """Published posts, plus the viewer's own drafts."""
-    return or_(col(Post.published), col(Post.owner_id) == viewer_id)
+    """Published posts, plus the viewer's own drafts; a disabled account's posts only to
+    admins (API.md, "Admins"). Drafts stay private to admins too."""
+    return and_(
+        or_(col(Post.published), col(Post.owner_id) == viewer_id),
+        or_(
+            col(Post.owner_id).not_in(_DISABLED),
+            exists().where(col(User.id) == viewer_id, col(User.is_admin)),
+        ),
+    )
 
 
 _VOTES = (
@@ -80,20 +100,23 @@ def _page(*where: ColumnElement[bool]) -> Any:
     return _post_public(col(Post.id).in_(select(ids.c.id))).order_by(*_NEWEST_FIRST)
 
 
-# The caller's row, as the reads' left side: `tokens_valid_after` checks the token in the same
-# statement (no round trip of its own), and no row at all means no such user.
-_VIEWER = User.__table__.alias("viewer")  # type: ignore[attr-defined]  # SQLModel sets __table__ at run time
+# The caller's session, as the reads' left side: the token is checked in the same statement (no
+# round trip of its own). No row at all: the session has ended (or was never the user's).
+_CURRENT = Session.__table__.alias("current_session")  # type: ignore[attr-defined]  # SQLModel sets __table__ at run time
 
 
 def _for_viewer(posts: Any, *, newest_first: bool) -> Query:
-    """Each row of `posts` prefixed with the caller's `tokens_valid_after`; a caller with no
+    """Each row of `posts` prefixed with the id of the caller's session; a caller with no
     matching post gets one row of NULL post columns."""
     found = posts.subquery("found")
     order = (found.c.created_at.desc(), found.c.id.desc()) if newest_first else ()
     return Query(
-        select(_VIEWER.c.tokens_valid_after, *found.c)
-        .select_from(_VIEWER.outerjoin(found, true()))
-        .where(_VIEWER.c.id == _viewer)
+        select(_CURRENT.c.id, *found.c)
+        .select_from(_CURRENT.outerjoin(found, true()))
+        .where(
+            _CURRENT.c.id == bindparam("session_id", type_=Integer),
+            _CURRENT.c.user_id == _viewer,
+        )
         .order_by(*order)
     )
 
@@ -130,9 +153,10 @@ def _to_public(row: Row) -> PostPublic:
 async def _read(
     viewer: TokenClaims, query: Query, *, prepare: bool | None = None, **params: Any
 ) -> list[PostPublic]:
-    """The posts of a `_for_viewer` query, once the caller's token is found valid (else 401)."""
-    rows = await reads.fetch(query, {"viewer_id": viewer.user_id, **params}, prepare=prepare)
-    if not (rows and viewer.still_valid(rows[0][0])):
+    """The posts of a `_for_viewer` query, once the caller's session is found alive (else 401)."""
+    params = {"viewer_id": viewer.user_id, "session_id": viewer.session_id, **params}
+    rows = await reads.fetch(query, params, prepare=prepare)
+    if not rows:
         raise Unauthorized()
     return [_to_public(row[1:]) for row in rows if row[1] is not None]
 
@@ -168,6 +192,15 @@ async def _get_many(session: AsyncSession, viewer_id: int, ids: Sequence[int]) -
 _VISIBLE_POST = select(Post).where(
     col(Post.id) == bindparam("post_id", type_=Integer), visible_to(_viewer)
 )
+
+
+async def get_any_post(session: AsyncSession, post_id: int) -> Post:
+    """Any post by its id, drafts and disabled accounts' included: for admins, who may delete
+    it."""
+    post = await session.get(Post, post_id)
+    if post is None:
+        raise NotFound(POST_NOT_FOUND)
+    return post
 
 
 async def get_visible_post(session: AsyncSession, viewer_id: int, post_id: int) -> Post:

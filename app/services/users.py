@@ -1,14 +1,18 @@
 """Users: registration, authentication, profile changes, deletion."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from sqlalchemy import Integer, bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized
+from app.core.errors import Conflict, Forbidden, NotFound, ServiceError, Unauthorized
 from app.core.security import hash_password, verify_password
-from app.models import User, UserCreate, UserUpdate, email_key, utcnow
+from app.models import PasswordResetToken, User, UserCreate, UserUpdate, email_key
+from app.services import sessions
 
 EMAIL_TAKEN = "Email already registered"
 
@@ -20,18 +24,23 @@ async def _release_connection(session: AsyncSession) -> None:
     await session.commit()
 
 
-async def _commit_account(session: AsyncSession) -> None:
-    """Commit changes to the caller's account. The unique index on the canonical address
-    decides an e-mail conflict, even between concurrent requests (409); an account deleted by a
-    concurrent request since the token check leaves nothing to update (401)."""
+@asynccontextmanager
+async def changing_account(
+    session: AsyncSession, gone: type[ServiceError] = Unauthorized
+) -> AsyncIterator[None]:
+    """The changes made to an account in the block, committed. The unique index on the
+    canonical address decides an e-mail conflict, even between concurrent requests (409); an
+    account a concurrent request deleted leaves nothing to update: `gone` (401 for the
+    caller's own account)."""
     try:
+        yield
         await session.commit()
     except IntegrityError:
         await session.rollback()
         raise Conflict(EMAIL_TAKEN) from None
     except StaleDataError:
         await session.rollback()
-        raise Unauthorized() from None
+        raise gone() from None
 
 
 async def register(session: AsyncSession, data: UserCreate) -> User:
@@ -39,8 +48,8 @@ async def register(session: AsyncSession, data: UserCreate) -> User:
     user = User.model_validate(
         data, update={"hashed_password": hashed, "email_key": email_key(data.email)}
     )
-    session.add(user)
-    await _commit_account(session)
+    async with changing_account(session):
+        session.add(user)
     return user
 
 
@@ -81,30 +90,37 @@ async def update_me(session: AsyncSession, user: User, data: UserUpdate) -> User
         await _release_connection(session)  # the token check's transaction
         if not await verify_password(data.current_password or "", user.hashed_password):
             raise Forbidden("Current password is incorrect")
-    if "password" in changes:
-        user.hashed_password = await hash_password(changes.pop("password"))
-        # Every token issued before this moment stops working.
-        user.tokens_valid_after = utcnow()
+    new_password = changes.pop("password", None)
+    hashed = await hash_password(new_password) if new_password is not None else None
     if "email" in changes:
         changes["email_key"] = email_key(changes["email"])
-    user.sqlmodel_update(changes)
-    session.add(user)
-    await _commit_account(session)
+    async with changing_account(session):
+        user.sqlmodel_update(changes)
+        session.add(user)
+        if hashed is not None:
+            await set_password(session, user, hashed)
     return user
 
 
-async def log_out_everywhere(session: AsyncSession, user: User) -> None:
-    """Every token issued before this moment stops working (as after a password change)."""
-    user.tokens_valid_after = utcnow()
+async def set_password(session: AsyncSession, user: User, hashed: str) -> None:
+    """Within the caller's transaction: the new hash; every session of the account ends, and
+    its pending password-reset links stop working."""
+    user.hashed_password = hashed
     session.add(user)
-    await _commit_account(session)
+    await sessions.end_every_session(session, user)
+    await session.exec(delete(PasswordResetToken).where(col(PasswordResetToken.user_id) == user.id))
 
 
-async def delete_user(session: AsyncSession, user: User) -> None:
-    """Delete the account; the database removes its posts and votes (ON DELETE CASCADE). An
-    account a concurrent request deleted first is gone already (401)."""
-    statement = delete(User).where(col(User.id) == user.id).returning(col(User.id))
+async def log_out_everywhere(session: AsyncSession, user: User) -> None:
+    """Every session of the account ends: every token issued before this moment stops working."""
+    async with changing_account(session):
+        await sessions.end_every_session(session, user)
+
+
+async def delete_user(session: AsyncSession, user_id: int) -> bool:
+    """Delete the account; the database removes its posts, votes and sessions (ON DELETE
+    CASCADE). False when a concurrent request deleted it first."""
+    statement = delete(User).where(col(User.id) == user_id).returning(col(User.id))
     deleted = (await session.exec(statement)).first() is not None
     await session.commit()
-    if not deleted:
-        raise Unauthorized()
+    return deleted

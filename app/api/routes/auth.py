@@ -1,40 +1,74 @@
-"""Logging in (the OAuth2 password flow) and logging out everywhere."""
+"""Logging in (the OAuth2 password flow), refreshing tokens, logging out."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, status
+from fastapi import APIRouter, Form, Request, status
 
-from app.api.deps import CurrentUser, LoginLimits, SessionDep
+from app.api.deps import CurrentUser, LoginLimits, RefreshLimit, SessionDep, Viewer, client_address
 from app.api.responses import error_responses
-from app.core.errors import Unauthorized
-from app.core.security import create_access_token
-from app.models import LoginForm, Token, email_key
-from app.services import users
+from app.core.errors import Forbidden, Unauthorized
+from app.models import LoginForm, RefreshRequest, TokenPair, email_key
+from app.services import sessions, users
 
 router = APIRouter(tags=["auth"])
+
+INCORRECT = "Incorrect email or password"
 
 
 @router.post(
     "/login",
-    responses=error_responses(400, 401, 413, 429, 503, _401="Incorrect email or password"),
+    responses=error_responses(
+        400, 401, 403, 413, 429, 503, _401=INCORRECT, _403="Account disabled"
+    ),
 )
 async def login(
-    session: SessionDep, form: Annotated[LoginForm, Form()], limits: LoginLimits
-) -> Token:
-    """OAuth2 password flow: `username` is the email."""
+    request: Request,
+    session: SessionDep,
+    form: Annotated[LoginForm, Form()],
+    limits: LoginLimits,
+) -> TokenPair:
+    """OAuth2 password flow: `username` is the email. Starts a session (this device)."""
     account = email_key(form.username)  # the same account however the address is spelled
     # Before bcrypt; while the account's bucket is empty, even the right password gets 429.
-    await limits.take_login_attempt(account)
+    await limits.take(limits.login_account, account)
     user = await users.authenticate(session, form.username, form.password)
-    if user is None or user.id is None:
-        raise Unauthorized("Incorrect email or password")
-    await limits.login_succeeded(account)  # only failures count
-    return Token(access_token=create_access_token(user.id))
+    if user is None:
+        raise Unauthorized(INCORRECT)
+    await limits.give_back(limits.login_account, account)  # only failures count
+    if user.disabled:  # told only to whoever knows the password
+        raise Forbidden("Account disabled")
+    pair = await sessions.start(
+        session,
+        user,
+        user_agent=request.headers.get("user-agent"),
+        client=client_address(request),
+    )
+    if pair is None:  # the password changed (or the account was disabled) during the check
+        raise Unauthorized(INCORRECT)
+    return pair
+
+
+@router.post(
+    "/token/refresh",
+    responses=error_responses(400, 401, 413, 429, 503, _401="Invalid refresh token"),
+    dependencies=[RefreshLimit],
+)
+async def refresh_token(session: SessionDep, data: RefreshRequest) -> TokenPair:
+    """A new token pair for the session; the refresh token sent is used up."""
+    return await sessions.refresh(session, data.refresh_token)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 503))
+async def logout(session: SessionDep, user: CurrentUser, claims: Viewer) -> None:
+    """End this session: its access and refresh tokens stop working."""
+    assert user.id is not None
+    if not await sessions.end(session, user.id, claims.session_id):
+        raise Unauthorized()  # ended by a concurrent request
 
 
 @router.post(
     "/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 503)
 )
 async def logout_all(session: SessionDep, user: CurrentUser) -> None:
-    """Log out everywhere: every token issued before now stops working (401)."""
+    """Log out everywhere: every session ends, every token issued before now stops working."""
     await users.log_out_everywhere(session, user)

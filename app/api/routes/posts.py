@@ -5,7 +5,17 @@ from typing import Annotated
 from fastapi import APIRouter, Body, status
 from starlette.convertors import StringConvertor, register_url_convertor
 
-from app.api.deps import CurrentUser, Limit, OwnedPost, PostId, Search, SessionDep, Skip, Viewer
+from app.api.deps import (
+    CurrentUser,
+    DeletablePost,
+    Limit,
+    OwnedPost,
+    PostId,
+    Search,
+    SessionDep,
+    Skip,
+    Viewer,
+)
 from app.api.responses import error_responses
 from app.models import PostCreate, PostPublic, PostUpdate
 from app.services import posts
@@ -72,6 +82,6 @@ async def patch_post(session: SessionDep, post: OwnedPost, data: PostUpdate) -> 
 
 
 @router.delete(POST_PATH, status_code=status.HTTP_204_NO_CONTENT, responses=OWNER_ONLY)
-async def delete_post(session: SessionDep, post: OwnedPost) -> None:
-    """Delete the post, with its votes."""
+async def delete_post(session: SessionDep, post: DeletablePost) -> None:
+    """Delete the post, with its votes: its owner, or an admin (any post, drafts included)."""
     await posts.delete_post(session, post)

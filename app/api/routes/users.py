@@ -1,9 +1,10 @@
 """Users: signing up, one's own account, and others' public profiles."""
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, status
 
-from app.api.deps import CurrentUser, SessionDep, UserId, limit_registration
+from app.api.deps import CurrentUser, RegisterLimit, SessionDep, UserId
 from app.api.responses import error_responses
+from app.core.errors import Unauthorized
 from app.models import UserCreate, UserMe, UserPublic, UserUpdate
 from app.services import users
 
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/users", tags=["users"], responses=error_responses(50
     "",
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(400, 409, 413, 429, _409="Email already registered"),
-    dependencies=[Depends(limit_registration)],  # per address, before bcrypt
+    dependencies=[RegisterLimit],  # per address, before bcrypt
 )
 async def register(session: SessionDep, data: UserCreate) -> UserMe:
     return UserMe.model_validate(await users.register(session, data))
@@ -37,8 +38,10 @@ async def update_me(session: SessionDep, user: CurrentUser, data: UserUpdate) ->
 
 @router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401))
 async def delete_me(session: SessionDep, user: CurrentUser) -> None:
-    """Delete the account, with its posts and votes."""
-    await users.delete_user(session, user)
+    """Delete the account, with its posts, votes and sessions."""
+    assert user.id is not None
+    if not await users.delete_user(session, user.id):
+        raise Unauthorized()  # deleted by a concurrent request: the account is gone
 
 
 @router.get("/{user_id}", responses=error_responses(401, 404, _404="User not found"))

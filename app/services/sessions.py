@@ -1,0 +1,187 @@
+"""Sessions (one per login, a device): starting one, refreshing its tokens, listing and ending
+them. A session lives until it is ended or its refresh token goes unused for
+REFRESH_TOKEN_EXPIRE_DAYS; ending it deletes its row, and every access token that names it
+fails at once (the token check joins the `sessions` row)."""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Integer, bindparam
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import col, delete, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.config import settings
+from app.core.errors import Unauthorized
+from app.core.security import TokenClaims, create_access_token, new_opaque_token, token_digest
+from app.models import RefreshToken, Session, SessionPublic, TokenPair, User, utcnow
+from app.models.sessions import MAX_USER_AGENT
+
+INVALID_REFRESH = "Invalid refresh token"
+
+
+def _expired_before(now: datetime) -> datetime:
+    return now - timedelta(days=settings.REFRESH_TOKEN_EXPIRE_DAYS)
+
+
+def _pair(user_id: int, session_id: int, refresh_token: str) -> TokenPair:
+    return TokenPair(
+        access_token=create_access_token(user_id, session_id),
+        expires_in=settings.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
+        refresh_token=refresh_token,
+    )
+
+
+async def start(
+    session: AsyncSession, user: User, *, user_agent: str | None, client: str | None
+) -> TokenPair | None:
+    """A new session for `user`, whose password was just checked against the account as it was
+    loaded, with its first tokens. None when the account changed since (a password change or
+    reset, logout-all, being disabled: `auth_epoch` moved) or is gone: a password check that
+    began before such a change never yields a working token."""
+    assert user.id is not None
+    user_id, checked_epoch = user.id, user.auth_epoch
+    # FOR SHARE: a change that ends every session updates this row, so it waits for this
+    # transaction, then finds and ends the new session too; or it came first, and this
+    # finds the epoch moved. (SQLite: the transaction holds the write lock anyway.)
+    unchanged = select(col(User.id)).where(
+        col(User.id) == user_id,
+        col(User.auth_epoch) == checked_epoch,
+        col(User.disabled).is_(False),
+    )
+    if (await session.exec(unchanged.with_for_update(read=True))).first() is None:
+        await session.rollback()
+        return None
+    now = utcnow()
+    # The account's expired sessions go now: nothing else needs to clean them up.
+    await session.exec(
+        delete(Session).where(
+            col(Session.user_id) == user_id, col(Session.last_used_at) < _expired_before(now)
+        )
+    )
+    login = Session(
+        user_id=user_id,
+        created_at=now,
+        last_used_at=now,
+        user_agent=user_agent[:MAX_USER_AGENT] if user_agent else None,
+        client=client,
+    )
+    session.add(login)
+    await session.flush()
+    assert login.id is not None
+    refresh_token = new_opaque_token()
+    session.add(RefreshToken(token_hash=token_digest(refresh_token), session_id=login.id))
+    await session.commit()
+    return _pair(user_id, login.id, refresh_token)
+
+
+async def refresh(session: AsyncSession, refresh_token: str) -> TokenPair:
+    """A new token pair for the session of `refresh_token`, which is used up. A token that was
+    used up already was copied (RFC 9700, refresh token rotation): its session ends."""
+    digest = token_digest(refresh_token)
+    now = utcnow()
+    used = update(RefreshToken).where(
+        col(RefreshToken.token_hash) == digest, col(RefreshToken.used_at).is_(None)
+    )
+    # One statement takes the token: of concurrent refreshes with it, exactly one gets it.
+    session_id: int | None = (
+        await session.exec(used.values(used_at=now).returning(col(RefreshToken.session_id)))
+    ).scalar()
+    if session_id is None:
+        retired = select(col(RefreshToken.session_id)).where(col(RefreshToken.token_hash) == digest)
+        if (copied := (await session.exec(retired)).first()) is not None:
+            await session.exec(delete(Session).where(col(Session.id) == copied))
+        await session.commit()
+        raise Unauthorized(INVALID_REFRESH)
+    live = (
+        select(col(Session.user_id))
+        .join(User, col(User.id) == col(Session.user_id))
+        .where(
+            col(Session.id) == session_id,
+            col(Session.last_used_at) >= _expired_before(now),
+            col(User.disabled).is_(False),
+        )
+    )
+    user_id = (await session.exec(live)).first()
+    if user_id is None:  # expired (or the account disabled meanwhile): it ends here
+        await session.exec(delete(Session).where(col(Session.id) == session_id))
+        await session.commit()
+        raise Unauthorized(INVALID_REFRESH)
+    new_token = new_opaque_token()
+    session.add(RefreshToken(token_hash=token_digest(new_token), session_id=session_id))
+    await session.exec(
+        update(Session).where(col(Session.id) == session_id).values(last_used_at=now)
+    )
+    try:
+        await session.commit()
+    except IntegrityError:  # the session was ended meanwhile
+        await session.rollback()
+        raise Unauthorized(INVALID_REFRESH) from None
+    return _pair(user_id, session_id, new_token)
+
+
+# The caller, in a session of theirs that lives: what every endpoint that changes data checks.
+_SESSION_USER = (
+    select(User)
+    .join(Session, col(Session.user_id) == col(User.id))
+    .where(
+        col(User.id) == bindparam("user_id", type_=Integer),
+        col(Session.id) == bindparam("session_id", type_=Integer),
+    )
+)
+
+
+async def find_session_user(session: AsyncSession, claims: TokenClaims) -> User | None:
+    """The token's user, if its session still lives (sessions are deleted when they end)."""
+    params = {"user_id": claims.user_id, "session_id": claims.session_id}
+    return (await session.exec(_SESSION_USER, params=params)).first()
+
+
+async def list_sessions(session: AsyncSession, claims: TokenClaims) -> list[SessionPublic]:
+    """The caller's live sessions, most recently used first."""
+    statement = (
+        select(Session)
+        .where(
+            col(Session.user_id) == claims.user_id,
+            col(Session.last_used_at) >= _expired_before(utcnow()),
+        )
+        .order_by(col(Session.last_used_at).desc(), col(Session.id).desc())
+    )
+    return [
+        SessionPublic.model_validate(row, update={"current": row.id == claims.session_id})
+        for row in (await session.exec(statement)).all()
+    ]
+
+
+async def end(session: AsyncSession, user_id: int, session_id: int) -> bool:
+    """End a live session of the user's; False when there is none by that id."""
+    statement = (
+        delete(Session)
+        .where(
+            col(Session.id) == session_id,
+            col(Session.user_id) == user_id,
+            col(Session.last_used_at) >= _expired_before(utcnow()),
+        )
+        .returning(col(Session.id))
+    )
+    ended = (await session.exec(statement)).first() is not None
+    await session.commit()
+    return ended
+
+
+async def end_every_session(session: AsyncSession, user: User) -> None:
+    """Within the caller's transaction (it commits): every session of the account ends, and a
+    login whose password check is under way will not start one (`start`). An account deleted
+    meanwhile raises StaleDataError, as the ORM's own update of it would."""
+    bump = (
+        update(User)
+        .where(col(User.id) == user.id)
+        .values(auth_epoch=col(User.auth_epoch) + 1)
+        .returning(col(User.auth_epoch))
+    )
+    epoch: int | None = (await session.exec(bump)).scalar()
+    if epoch is None:
+        raise StaleDataError(f"account {user.id} deleted")
+    set_committed_value(user, "auth_epoch", epoch)  # the loaded account agrees, unchanged
+    await session.exec(delete(Session).where(col(Session.user_id) == user.id))
