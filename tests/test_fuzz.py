@@ -118,9 +118,7 @@ CONFIG = schemathesis.Config.from_dict(
         "operations": [
             {
                 "include-path": "/password-reset/confirm",
-                "checks": {
-                    "positive_data_acceptance": {"expected-statuses": ["2XX", 400, 429]}
-                },
+                "checks": {"positive_data_acceptance": {"expected-statuses": ["2XX", 400, 429]}},
             }
         ],
         # For test_workflows (the stateful phase): links inferred from the schema.
