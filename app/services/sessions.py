@@ -6,7 +6,6 @@ fails at once (the token check joins the `sessions` row)."""
 from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, bindparam
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, delete, select, update
@@ -81,17 +80,21 @@ async def refresh(session: AsyncSession, refresh_token: str) -> TokenPair:
     used up already was copied (RFC 9700, refresh token rotation): its session ends."""
     digest = token_digest(refresh_token)
     now = utcnow()
+    # The session row first, locked: the order every writer of a session follows (ending one
+    # deletes its row, then its tokens by cascade), so a refresh racing a logout waits for it
+    # instead of deadlocking. (SQLite: the transaction holds the write lock anyway.)
+    of_token = select(col(RefreshToken.session_id)).where(col(RefreshToken.token_hash) == digest)
+    locked = select(col(Session.id)).where(col(Session.id) == of_token.scalar_subquery())
+    session_id = (await session.exec(locked.with_for_update())).first()
+    if session_id is None:  # unknown, or its session has ended
+        await session.rollback()
+        raise Unauthorized(INVALID_REFRESH)
     used = update(RefreshToken).where(
         col(RefreshToken.token_hash) == digest, col(RefreshToken.used_at).is_(None)
     )
-    # One statement takes the token: of concurrent refreshes with it, exactly one gets it.
-    session_id: int | None = (
-        await session.exec(used.values(used_at=now).returning(col(RefreshToken.session_id)))
-    ).scalar()
-    if session_id is None:
-        retired = select(col(RefreshToken.session_id)).where(col(RefreshToken.token_hash) == digest)
-        if (copied := (await session.exec(retired)).first()) is not None:
-            await session.exec(delete(Session).where(col(Session.id) == copied))
+    # Of concurrent refreshes with one token, one takes it; the others find it retired.
+    if (await session.exec(used.values(used_at=now))).rowcount == 0:
+        await session.exec(delete(Session).where(col(Session.id) == session_id))
         await session.commit()
         raise Unauthorized(INVALID_REFRESH)
     live = (
@@ -113,11 +116,7 @@ async def refresh(session: AsyncSession, refresh_token: str) -> TokenPair:
     await session.exec(
         update(Session).where(col(Session.id) == session_id).values(last_used_at=now)
     )
-    try:
-        await session.commit()
-    except IntegrityError:  # the session was ended meanwhile
-        await session.rollback()
-        raise Unauthorized(INVALID_REFRESH) from None
+    await session.commit()
     return _pair(user_id, session_id, new_token)
 
 
