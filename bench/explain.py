@@ -24,7 +24,9 @@ class Captured:
     params: Any
 
 
-async def _capture(url: str, viewer_id: int, skip: int, search: str | None) -> list[Captured]:
+async def _capture(
+    url: str, viewer_id: int, session_id: int, skip: int, search: str | None
+) -> list[Captured]:
     # The app's internals: see the module docstring.
     from app.core.security import TokenClaims
     from app.db import reads
@@ -40,29 +42,21 @@ async def _capture(url: str, viewer_id: int, skip: int, search: str | None) -> l
             cursor = await connection.execute(query.sql, params, prepare=prepare)
             return await cursor.fetchall()
 
-        # The reads join the caller's session: give the viewer a real one for the capture.
-        cursor = await connection.execute(
-            "INSERT INTO sessions (user_id, created_at, last_used_at)"
-            " VALUES (%s, now(), now()) RETURNING id",
-            [viewer_id],
-        )
-        created = await cursor.fetchone()
-        assert created is not None
-        viewer = TokenClaims(user_id=viewer_id, session_id=created[0])
+        viewer = TokenClaims(user_id=viewer_id, session_id=session_id)
         original, reads.fetch = reads.fetch, recording_fetch  # type: ignore[assignment]
         try:
             await list_posts(viewer, limit=10, skip=skip, search=search)
         finally:
             reads.fetch = original
-            await connection.execute("DELETE FROM sessions WHERE id = %s", [created[0]])
     return captured
 
 
 def capture_list_sql(
-    url: str, viewer_id: int, skip: int = 0, search: str | None = None
+    url: str, viewer_id: int, session_id: int, skip: int = 0, search: str | None = None
 ) -> list[Captured]:
-    """The statements `GET /posts?skip=&search=` runs (limit 10), as `viewer_id`."""
-    return asyncio.run(_capture(url, viewer_id, skip, search))
+    """The statements `GET /posts?skip=&search=` runs (limit 10), as `viewer_id` logged in
+    through `session_id`."""
+    return asyncio.run(_capture(url, viewer_id, session_id, skip, search))
 
 
 def explain(url: str, captured: Captured) -> str:
@@ -79,9 +73,32 @@ def explain(url: str, captured: Captured) -> str:
 def explain_feed(url: str, viewer_id: int, queries: dict[str, dict[str, Any]]) -> dict[str, str]:
     """For each named query (keyword arguments for capture_list_sql): its SQL and plan."""
     plans: dict[str, str] = {}
+    # The reads join the caller's session: the viewer gets a real one while they are explained.
+    with psycopg.connect(url, autocommit=True) as conn:
+        created = conn.execute(
+            "INSERT INTO sessions (user_id, created_at, last_used_at)"
+            " VALUES (%s, now(), now()) RETURNING id",
+            [viewer_id],
+        ).fetchone()
+    assert created is not None
+    try:
+        _explain_each(url, viewer_id, created[0], queries, plans)
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DELETE FROM sessions WHERE id = %s", [created[0]])
+    return plans
+
+
+def _explain_each(
+    url: str,
+    viewer_id: int,
+    session_id: int,
+    queries: dict[str, dict[str, Any]],
+    plans: dict[str, str],
+) -> None:
     for name, arguments in queries.items():
         try:
-            statements = capture_list_sql(url, viewer_id, **arguments)
+            statements = capture_list_sql(url, viewer_id, session_id, **arguments)
             if not statements:
                 raise RuntimeError("the service ran no SELECT")
             plans[name] = "\n\n".join(
@@ -90,4 +107,3 @@ def explain_feed(url: str, viewer_id: int, queries: dict[str, dict[str, Any]]) -
             )
         except Exception as error:  # report it; never fail the run over this
             plans[name] = f"explain unavailable: {type(error).__name__}: {error}"
-    return plans

@@ -7,6 +7,9 @@ over rows, so a million posts and five million votes take well under a minute.
 """
 
 import contextlib
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,10 +67,14 @@ class Dataset:
     posts: int
     users: int
     smoke: bool = False
+    # bench.compare: the checkout of an earlier commit whose migrations shape this database
+    # (None: this checkout's), and the database name's suffix that keeps it apart.
+    migrations_from: str | None = None
+    suffix: str = ""
 
     @property
     def name(self) -> str:
-        return f"bench_{'smoke_' if self.smoke else ''}posts_{self.posts}"
+        return f"bench_{'smoke_' if self.smoke else ''}posts_{self.posts}{self.suffix}"
 
     @property
     def votes(self) -> int:
@@ -123,9 +130,19 @@ def drop(server_url: str, database: str) -> None:
         )
 
 
-def migrate(url: str) -> None:
-    """The app's own migrations (Alembic), exactly as a deploy runs them."""
-    upgrade_to_head(to_async_url(url))
+def migrate(url: str, checkout: str | None = None) -> None:
+    """The app's own migrations (Alembic), exactly as a deploy runs them; those of another
+    checkout (an earlier commit, for bench.compare) in a process of their own."""
+    if checkout is None:
+        upgrade_to_head(to_async_url(url))
+        return
+    subprocess.run(
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        cwd=checkout,
+        env={**os.environ, "DATABASE_URL": url, "ENVIRONMENT": "development"},
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def prepare(server_url: str, dataset: Dataset, log: Log) -> Prepared:
@@ -133,7 +150,7 @@ def prepare(server_url: str, dataset: Dataset, log: Log) -> Prepared:
     url = database_url(server_url, dataset.name)
     if exists(server_url, dataset.name):
         before = revision(url)
-        migrate(url)  # a kept database gets the migrations added since it was seeded
+        migrate(url, dataset.migrations_from)  # the migrations added since its seed
         if revision(url) != before:
             # New indexes (expression indexes above all) need statistics. Otherwise a kept
             # database keeps those of its seed, so that its plans stay the same between runs.
@@ -146,7 +163,7 @@ def prepare(server_url: str, dataset: Dataset, log: Log) -> Prepared:
         log(f"re-creating database {dataset.name}: {problem}")
         drop(server_url, dataset.name)
     create(server_url, dataset.name)
-    migrate(url)
+    migrate(url, dataset.migrations_from)
     started = time.monotonic()
     seed(url, dataset, log)
     seconds = time.monotonic() - started
@@ -197,8 +214,12 @@ def remove_bench_leftovers(url: str, dataset: Dataset) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DELETE FROM posts WHERE id > %s", [dataset.posts])
         conn.execute("DELETE FROM users WHERE id > %s", [dataset.users])
-        conn.execute("DELETE FROM sessions")  # every session here is a run's login
-        conn.execute("VACUUM users, posts, votes, sessions, refresh_tokens")
+        tables = ["users", "posts", "votes"]
+        found = conn.execute("SELECT to_regclass('sessions')").fetchone()
+        if found is not None and found[0] is not None:  # not in an earlier commit's schema
+            conn.execute("DELETE FROM sessions")  # every session here is a run's login
+            tables += ["sessions", "refresh_tokens"]
+        conn.execute(sql.SQL("VACUUM {}").format(sql.SQL(", ").join(map(sql.Identifier, tables))))
 
 
 # --- seeding ---------------------------------------------------------------------------------
@@ -217,15 +238,29 @@ WHERE t.relnamespace = 'public'::regnamespace
 """
 
 _USERS = """
-INSERT INTO users (id, email, email_key, name, hashed_password, created_at)
+INSERT INTO users (id, email, email_key, name, hashed_password, created_at{legacy_columns})
 SELECT u,
        'user' || u || '@' || %(domain)s,
        'user' || u || '@' || lower(%(domain)s),
        'Bench User ' || u,
        %(hash)s,
-       now() - interval '400 days' + u * interval '1 minute'
+       now() - interval '400 days' + u * interval '1 minute'{legacy_values}
 FROM generate_series(1, %(users)s) AS u
 """
+# Required columns of earlier schemas, gone since (bench.compare seeds an earlier commit's).
+_LEGACY_USER_COLUMNS = {"tokens_valid_after": "timestamptz '2020-01-01 00:00:00+00'"}
+
+
+def _users_insert(conn: psycopg.Connection) -> str:
+    rows = conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'users'"
+    ).fetchall()
+    legacy = {name: value for name, value in _LEGACY_USER_COLUMNS.items() if (name,) in rows}
+    return _USERS.format(
+        legacy_columns="".join(f", {name}" for name in legacy),
+        legacy_values="".join(f", {value}" for value in legacy.values()),
+    )
+
 
 # Four words per title, picked by multiplicative hashing modulo a prime (deterministic, spread
 # evenly); the first capitalised so that search has to ignore case. Every RARE_EVERY-th post
@@ -293,7 +328,8 @@ def seed(url: str, dataset: Dataset, log: Log) -> None:
         indexes = conn.execute(_SECONDARY_INDEXES).fetchall()
         for name, _ in indexes:
             conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
-        for table, statement in (("users", _USERS), ("posts", _POSTS), ("votes", _VOTES)):
+        users = _users_insert(conn)
+        for table, statement in (("users", users), ("posts", _POSTS), ("votes", _VOTES)):
             started = time.monotonic()
             conn.execute(statement, params)
             log(f"  {table}: {time.monotonic() - started:.1f}s")

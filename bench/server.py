@@ -32,8 +32,16 @@ class Server:
     uvicorn access log (the app writes its own access line per request, as in production).
     """
 
-    def __init__(self, app: str, ready_path: str, env: dict[str, str], log_name: str) -> None:
+    def __init__(
+        self,
+        app: str,
+        ready_path: str,
+        env: dict[str, str],
+        log_name: str,
+        cwd: Path = PROJECT_ROOT,  # bench.compare: another checkout's app
+    ) -> None:
         self.app = app
+        self.cwd = cwd
         self.ready_path = ready_path
         self.env = env
         self.port = free_port()
@@ -57,7 +65,7 @@ class Server:
         ]  # fmt: skip
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                command, cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+                command, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
         try:
             self._wait_ready()
@@ -150,6 +158,7 @@ def app_env(database_url: str) -> dict[str, str]:
         "LOG_FORMAT": "json",
         "BCRYPT_ROUNDS": "12",  # the real cost (the seeded hash has it too)
         "RATE_LIMIT_ENABLED": "false",  # wrk logs in thousands of times from one address
+        "EMAIL_BACKEND": "console",  # no mail server here (production needs one or this)
     }
 
 

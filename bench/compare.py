@@ -1,0 +1,149 @@
+"""Before/after in one run: `uv run python -m bench.compare REF` (see bench/README.md).
+
+Checks out REF (an earlier commit) in a temporary git worktree, prepares one database for it
+(migrated by REF's own migrations) and one for this checkout, both seeded with the same
+dataset, starts both apps (one uvicorn worker each, production settings, the same Python
+environment), and runs the selected scenarios against each in turn, round after round, so
+that the machine's drift over the run weighs on both alike. Prints, per scenario, the median
+req/s and p99 of each side over the rounds and the ratio after/before.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import tempfile
+import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import seed
+from bench.run import (
+    DEFAULT_SERVER,
+    SCENARIOS,
+    USERS,
+    Load,
+    log,
+    run_scenario,
+    scenario_env,
+    tokens,
+)
+from bench.server import PROJECT_ROOT, Server, app_env, wait_idle
+from bench.wrk import WrkResult
+
+
+@dataclass
+class Side:
+    label: str
+    dataset: seed.Dataset
+    cwd: Path
+    results: dict[str, list[WrkResult]] = field(default_factory=dict)
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(PROJECT_ROOT), *args], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def _summary(results: list[WrkResult]) -> tuple[float, float]:
+    return (
+        statistics.median(r.rps for r in results),
+        statistics.median(r.p99_ms for r in results),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.compare", description=__doc__)
+    parser.add_argument("ref", help="the commit to compare with (before)")
+    parser.add_argument("--posts", type=int, default=1_000_000, help="dataset size")
+    parser.add_argument("--scenarios", default="list,get", help="subset of bench.run's")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=10, help="seconds per scenario")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--warmup", type=float, default=1)
+    parser.add_argument("--keep", action="store_true", help="keep the seeded databases")
+    parser.add_argument("--server", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_SERVER))
+    args = parser.parse_args(argv)
+    selected = args.scenarios.split(",")
+    unknown = set(selected) - set(SCENARIOS) | {"floor", "mixed", "login"} & set(selected)
+    if unknown:
+        parser.error(f"not comparable here: {', '.join(sorted(unknown))}")
+    load = Load(args.duration, args.connections, args.warmup)
+
+    before_commit = _git("rev-parse", "--short", args.ref)
+    after_commit = _git("rev-parse", "--short", "HEAD")
+    dirty = " (with uncommitted changes)" if _git("status", "--porcelain", "--", "app") else ""
+    log(f"bench.compare: before {before_commit} ({args.ref}), after {after_commit}{dirty}")
+    log(
+        f"{args.posts:,} posts; {args.rounds} rounds of {', '.join(selected)}; "
+        f"{args.connections} connections, {args.duration:g}s each; load average "
+        f"{os.getloadavg()[0]:.2f} at start"
+    )
+
+    with tempfile.TemporaryDirectory(prefix="bench-before-") as scratch, ExitStack() as stack:
+        checkout = Path(scratch) / "checkout"
+        _git("worktree", "add", "--detach", str(checkout), args.ref)
+        stack.callback(_git, "worktree", "remove", "--force", str(checkout))
+        sides = [
+            Side(
+                f"before {before_commit}",
+                seed.Dataset(
+                    args.posts, USERS, migrations_from=str(checkout), suffix=f"_{before_commit}"
+                ),
+                checkout,
+            ),
+            Side(f"after {after_commit}", seed.Dataset(args.posts, USERS), PROJECT_ROOT),
+        ]
+        run_id = uuid.uuid4().hex[:8]
+        servers, envs = [], []
+        for number, side in enumerate(sides):
+            prepared = seed.prepare(args.server, side.dataset, log)
+            if not args.keep:
+                stack.callback(seed.drop, args.server, side.dataset.name)
+            stack.callback(seed.remove_bench_leftovers, prepared.url, side.dataset)
+            server = stack.enter_context(
+                Server(
+                    "app.main:app",
+                    "/health/db",
+                    app_env(prepared.url),
+                    f"compare-{run_id}-{number}.log",
+                    cwd=side.cwd,
+                )
+            )
+            found = tokens(server.url, f"{run_id}{number}")
+            servers.append(server)
+            envs.append({kind: scenario_env(side.dataset, t) for kind, t in found.items()})
+
+        for round_number in range(1, args.rounds + 1):
+            for name in selected:
+                # Alternate which side goes first, round to round.
+                order = range(len(sides)) if round_number % 2 else reversed(range(len(sides)))
+                for number in order:
+                    side, server = sides[number], servers[number]
+                    wait_idle(server.pid)
+                    kind = SCENARIOS[name][1]
+                    result = run_scenario(name, server.url, envs[number][kind], load)
+                    side.results.setdefault(name, []).append(result)
+                    log(
+                        f"  round {round_number}, {name}, {side.label}: {result.rps:.1f} req/s, "
+                        f"p99 {result.p99_ms:.2f} ms, {result.errors} errors"
+                    )
+
+    log("")
+    log(f"{'scenario':<10} {'before req/s':>13} {'after req/s':>12} {'after/before':>13}"
+        f" {'before p99':>11} {'after p99':>10}")  # fmt: skip
+    for name in selected:
+        before_rps, before_p99 = _summary(sides[0].results[name])
+        after_rps, after_p99 = _summary(sides[1].results[name])
+        log(
+            f"{name:<10} {before_rps:>13.1f} {after_rps:>12.1f} "
+            f"{100 * after_rps / before_rps:>12.1f}% {before_p99:>11.2f} {after_p99:>10.2f}"
+        )
+    log("(medians over the rounds; p99 in ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
