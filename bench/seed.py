@@ -238,27 +238,31 @@ WHERE t.relnamespace = 'public'::regnamespace
 """
 
 _USERS = """
-INSERT INTO users (id, email, email_key, name, hashed_password, created_at{legacy_columns})
+INSERT INTO users (id, email, name, hashed_password, created_at{columns})
 SELECT u,
        'user' || u || '@' || %(domain)s,
-       'user' || u || '@' || lower(%(domain)s),
        'Bench User ' || u,
        %(hash)s,
-       now() - interval '400 days' + u * interval '1 minute'{legacy_values}
+       now() - interval '400 days' + u * interval '1 minute'{values}
 FROM generate_series(1, %(users)s) AS u
 """
-# Required columns of earlier schemas, gone since (bench.compare seeds an earlier commit's).
-_LEGACY_USER_COLUMNS = {"tokens_valid_after": "timestamptz '2020-01-01 00:00:00+00'"}
+# Required columns that not every schema has: bench.compare seeds earlier commits' schemas too.
+_SCHEMA_DEPENDENT_USER_COLUMNS = {
+    "email_key": "'user' || u || '@' || lower(%(domain)s)",  # since migration 0003
+    "tokens_valid_after": "timestamptz '2020-01-01 00:00:00+00'",  # until migration 0004
+}
 
 
 def _users_insert(conn: psycopg.Connection) -> str:
     rows = conn.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'users'"
     ).fetchall()
-    legacy = {name: value for name, value in _LEGACY_USER_COLUMNS.items() if (name,) in rows}
+    present = {
+        name: value for name, value in _SCHEMA_DEPENDENT_USER_COLUMNS.items() if (name,) in rows
+    }
     return _USERS.format(
-        legacy_columns="".join(f", {name}" for name in legacy),
-        legacy_values="".join(f", {value}" for value in legacy.values()),
+        columns="".join(f", {name}" for name in present),
+        values="".join(f",\n       {value}" for value in present.values()),
     )
 
 
