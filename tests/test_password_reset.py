@@ -372,3 +372,24 @@ async def test_starttls_and_login(
         assert (await confirm(client, token_in(message))).status_code == 200
     finally:
         controller.stop()
+
+
+async def test_production_with_the_console_backend_starts_and_warns(
+    client: AsyncClient, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": TEST_DB.url,
+        "ENVIRONMENT": "production",
+        "SECRET_KEY": "a-production-secret-key-of-more-than-32-bytes",
+        "EMAIL_BACKEND": "console",
+        "LOG_FORMAT": "json",
+    }
+    log_path = tmp_path / "server.log"
+    with running(["-c", SERVE, str(port)], env, log_path, port=port) as base_url:
+        async with httpx.AsyncClient(base_url=base_url) as live:
+            assert (await live.get("/health")).status_code == 200
+    warnings = [line for line in log_path.read_text().splitlines() if "EMAIL_BACKEND" in line]
+    assert len(warnings) == 1, log_path.read_text()
+    assert '"level": "WARNING"' in warnings[0] and "no e-mail will leave" in warnings[0]
