@@ -351,3 +351,36 @@ async def test_a_login_racing_a_password_change_never_yields_a_working_token(
             await assert_session_ended(client, {**body, "headers": bearer(body["access_token"])})
         fresh = await log_in(client, {**user, "password": new_password})
         assert (await client.get("/users/me", headers=fresh["headers"])).status_code == 200
+
+
+async def logout_all_soon(client: AsyncClient, headers: dict[str, str]) -> Response:
+    await asyncio.sleep(0.01)  # a login's password check is under way
+    return await client.post("/logout-all", headers=headers)
+
+
+async def test_a_login_racing_logout_all_never_yields_a_working_token(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    """Logout-all is quick and the login's bcrypt check (at a higher cost for this account)
+    slow: the check starts before the logout-all and ends after it."""
+    import bcrypt
+
+    user = await create_user(client)
+    slow_hash = bcrypt.hashpw(DEFAULT_PASSWORD.encode(), bcrypt.gensalt(10)).decode()
+    await session.exec(  # type: ignore[call-overload]
+        text("UPDATE users SET hashed_password = :hash WHERE id = :id"),
+        params={"hash": slow_hash, "id": user["id"]},
+    )
+    await session.commit()
+    for _ in range(3):
+        device = await log_in(client, user)
+
+        login, logout_all = await asyncio.gather(
+            client.post("/login", data={"username": user["email"], "password": DEFAULT_PASSWORD}),
+            logout_all_soon(client, device["headers"]),
+        )
+        assert logout_all.status_code == 204, logout_all.text
+        assert login.status_code in (200, 401), login.text
+        if login.status_code == 200:
+            body = login.json()
+            await assert_session_ended(client, {**body, "headers": bearer(body["access_token"])})
