@@ -41,7 +41,9 @@ async def _report_schema() -> None:
         async with engine.connect() as connection:
             problem = await schema_problem(connection)
     except (DBAPIError, OSError) as error:
-        logger.warning("database unreachable at start-up, requests will retry: %s", error)
+        logger.warning(
+            "database unreachable at start-up, requests will retry: %s", connection_problem(error)
+        )
         return
     if problem:
         logger.error("%s; /health/db answers 503 until then", problem)

@@ -263,7 +263,7 @@ def settings_error_message(error: ValidationError) -> str:
         hidden = name in _MAY_HOLD_A_PASSWORD or not isinstance(given, str)
         shown = "" if hidden else f"={given!r}"
         lines.append(f"  - {name}{shown}: {message}")
-    lines.append("Fix them in the environment or in .env (README, Configuration), then start again.")
+    lines.append("Fix them in the environment or in .env (README, Configuration), and start again.")
     return "\n".join(lines)
 
 
