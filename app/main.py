@@ -2,12 +2,14 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp
 
+from app.api.responses import document_validation_errors
 from app.api.routes import admin, auth, meta, password_reset, posts, sessions, users, votes
 from app.core.config import settings
 from app.core.logging import configure_logging, logger
@@ -101,6 +103,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 class PostsAPI(FastAPI):
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            document_validation_errors(super().openapi())  # FastAPI caches the document
+        return super().openapi()
+
     def build_middleware_stack(self) -> ASGIApp:
         # Outermost, so that nothing (not even FastAPI's own limiter) answers in plain text.
         stack = super().build_middleware_stack()
