@@ -170,15 +170,7 @@ def test_a_generated_revision_passes_the_linters_as_generated(
     project_config = PROJECT_ROOT / "pyproject.toml"  # the rules CI lints with
     for check in (["check"], ["format", "--check"]):
         result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "ruff",
-                *check,
-                "--config",
-                str(PROJECT_ROOT / "pyproject.toml"),
-                str(generated),
-            ],
+            [sys.executable, "-m", "ruff", *check, "--config", str(project_config), str(generated)],
             capture_output=True,
             text=True,
         )
