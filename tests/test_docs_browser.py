@@ -368,6 +368,16 @@ def test_swagger_explains_the_authorize_dialog_and_post_posts(
         page.wait_for_load_state("networkidle")
         operation.screenshot(path=POST_POSTS_SCREENSHOT)
 
+        # POST /login's form: an e-mail address as the username, not "string".
+        login = page.locator(".opblock-post").filter(
+            has=page.locator('.opblock-summary-path[data-path="/login"]')
+        )
+        login.locator(".opblock-summary").click()
+        login.locator("button.try-out__btn", has_text="Try it out").click()
+        username = login.locator('tr[data-property-name="username"] input')
+        expect(username).to_have_value("alice@example.com")
+        expect(login.locator('tr[data-property-name="username"]')).to_contain_text("e-mail")
+
         # POST /vote's example votes (dir 1) rather than taking a vote back.
         vote = page.locator(".opblock-post").filter(
             has=page.locator('.opblock-summary-path[data-path="/vote"]')
