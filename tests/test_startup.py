@@ -159,6 +159,18 @@ def test_migrate_reports_errors_that_cannot_heal_at_once(what: str, problem: str
     assert fix in result.stderr
 
 
+def test_migrate_names_a_revision_missing_from_the_code(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/ahead.db"
+    assert _run(["-m", "app.migrate"], DATABASE_URL=url).returncode == 0
+    with create_engine(url).begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0895b59e9db8'"))
+    result = _run(["-m", "app.migrate"], DATABASE_URL=url)
+    assert result.returncode == 1
+    _assert_short_and_clean(result.stderr)
+    assert "Can't locate revision identified by '0895b59e9db8'" in result.stderr
+    assert "Undo a revision" in result.stderr
+
+
 def test_which_connection_errors_are_worth_waiting_for() -> None:
     """The driver's words, as psycopg and the socket layer give them."""
     prefix = 'connection failed: connection to server at "10.0.0.5", port 5432 failed: '
