@@ -25,13 +25,16 @@ ENV PYTHONUNBUFFERED=1 \
     PORT=8000 \
     WEB_CONCURRENCY=2 \
     FORWARDED_ALLOW_IPS="*"
-RUN groupadd --system app && useradd --system --gid app --no-create-home app
+# A fixed, numeric uid/gid: USER by number is resolvable by any runtime (and lets Kubernetes'
+# runAsNonRoot check it).
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --no-create-home app
 WORKDIR /app
 COPY --from=build /app/.venv /app/.venv
 COPY pyproject.toml ./
 COPY migrations ./migrations
 COPY app ./app
-USER app
+USER 10001:10001
 EXPOSE 8000
 # app.serve checks the production settings, then runs uvicorn on 0.0.0.0:$PORT with
 # $WEB_CONCURRENCY workers and --proxy-headers. It reads $PORT from the environment at

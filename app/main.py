@@ -2,18 +2,31 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp
 
+from app.api.responses import document_validation_errors
 from app.api.routes import admin, auth, meta, password_reset, posts, sessions, users, votes
 from app.core.config import settings
 from app.core.logging import configure_logging, logger
 from app.core.security import prepare_dummy_hash
 from app.db.engine import engine
-from app.db.migrations import SCHEMA_HEAD, schema_problem, upgrade_to_head
+from app.db.migrations import (
+    SCHEMA_HEAD,
+    can_heal,
+    connection_problem,
+    current_revision,
+    development_schema_problem,
+    how_to_fix,
+    is_empty,
+    migration_error_message,
+    schema_problem,
+    upgrade_to_head,
+)
 from app.ratelimit.limits import rate_limits_from
 from app.web.docs import add_docs
 from app.web.errors import register_error_handlers
@@ -30,7 +43,9 @@ async def _report_schema() -> None:
         async with engine.connect() as connection:
             problem = await schema_problem(connection)
     except (DBAPIError, OSError) as error:
-        logger.warning("database unreachable at start-up, requests will retry: %s", error)
+        logger.warning(
+            "database unreachable at start-up, requests will retry: %s", connection_problem(error)
+        )
         return
     if problem:
         logger.error("%s; /health/db answers 503 until then", problem)
@@ -38,12 +53,42 @@ async def _report_schema() -> None:
         logger.info("database schema is up to date (revision %s)", SCHEMA_HEAD)
 
 
+async def _prepare_development_database() -> None:
+    """`fastapi dev`: a new, empty database (a fresh clone's app.db) is brought to the latest
+    revision; one that has a schema is never migrated here, so a revision just generated is
+    applied only when the developer runs `alembic upgrade head`. Problems are one log line
+    each (no traceback), and the server keeps running: /health/db says 503 until they are fixed.
+    """
+    try:
+        async with engine.connect() as connection:
+            empty = await is_empty(connection)
+            current = None if empty else await current_revision(connection)
+    except (DBAPIError, OSError) as error:
+        logger.error(
+            "the database cannot be reached: %s; %s (requests answer 503 until then)",
+            connection_problem(error),
+            "start it" if can_heal(error) else how_to_fix(error),
+        )
+        return
+    if empty:
+        try:
+            await anyio.to_thread.run_sync(upgrade_to_head)
+        except Exception as error:  # a broken revision: say it in a few lines, keep serving
+            logger.error("%s", migration_error_message(error))
+            return
+        logger.info("new database: migrated to the latest revision (%s)", SCHEMA_HEAD)
+    elif problem := development_schema_problem(current):
+        logger.error("%s", problem)
+    else:
+        logger.info("database schema is up to date (revision %s)", SCHEMA_HEAD)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.ENVIRONMENT == "development":
-        # Local convenience: `fastapi dev` on a fresh clone gets the latest schema.
-        # Elsewhere migrations are their own step, never raced by several workers.
-        await anyio.to_thread.run_sync(upgrade_to_head)
+        # Local convenience: `fastapi dev` on a fresh clone gets the latest schema. Elsewhere
+        # migrations are their own step, never raced by several workers.
+        await _prepare_development_database()
     else:
         await _report_schema()
     if settings.ENVIRONMENT == "production" and settings.email_backend == "console":
@@ -58,6 +103,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 class PostsAPI(FastAPI):
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            document_validation_errors(super().openapi())  # FastAPI caches the document
+        return super().openapi()
+
     def build_middleware_stack(self) -> ASGIApp:
         # Outermost, so that nothing (not even FastAPI's own limiter) answers in plain text.
         stack = super().build_middleware_stack()

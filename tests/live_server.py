@@ -31,12 +31,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def spawn(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """`python <args>` in the project root, stdout and stderr into `log_path`."""
+def spawn(
+    args: list[str], env: dict[str, str], log_path: Path, cwd: Path = PROJECT_ROOT
+) -> subprocess.Popen[bytes]:
+    """`python <args>` in `cwd` (the project root), stdout and stderr into `log_path`."""
     with log_path.open("wb") as log:
         return subprocess.Popen(
             [sys.executable, *args],
-            cwd=PROJECT_ROOT,
+            cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -80,10 +82,11 @@ def running(
     port: int,
     start_timeout: float = 60,
     stop_timeout: float = 10,
+    cwd: Path = PROJECT_ROOT,
 ) -> Iterator[str]:
     """A server started by `python <args>`, listening on `port`: its base URL once `/health`
     answers 200; stopped when the block ends."""
-    process = spawn(args, env, log_path)
+    process = spawn(args, env, log_path, cwd)
     try:
         base_url = f"http://127.0.0.1:{port}"
         wait_until_healthy(process, base_url, log_path, start_timeout)

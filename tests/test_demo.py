@@ -57,9 +57,11 @@ async def scratch_engine(scratch_database: TestDatabase) -> AsyncIterator[AsyncE
     await engine.dispose()  # before the database is dropped
 
 
-async def run_demo(database_url: str) -> str:
+async def run_demo(database_url: str, **settings: str) -> str:
     """Run `python -m app.demo` on `database_url`; its output, after checking it succeeded."""
     env = {**os.environ, "DATABASE_URL": database_url, "BCRYPT_ROUNDS": "4", "ENVIRONMENT": "test"}
+    env.pop("PORT", None)
+    env.update(settings)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -113,12 +115,15 @@ async def scratch_client(database_url: str, log_path: Path) -> AsyncIterator[Asy
 async def test_demo_seeds_once_and_its_logins_work(
     scratch_database: TestDatabase, scratch_engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    first = await run_demo(scratch_database.url)
+    first = await run_demo(scratch_database.url, PORT="8123")
     assert summary(first) == ALL_NEW
+    # The docs' address on the port the server is told to use (PORT), and how to start it there.
+    assert "(uv run fastapi dev --port 8123), open http://127.0.0.1:8123/docs" in first
     assert await table_counts(scratch_engine) == EXPECTED
 
     second = await run_demo(scratch_database.url)
     assert summary(second) == NOTHING_NEW
+    assert "(uv run fastapi dev), open http://127.0.0.1:8000/docs" in second
     assert await table_counts(scratch_engine) == EXPECTED
     expected_logins = [
         (email_of(key), DEMO_PASSWORD, f"{name} (admin)" if key == ADMIN else name)

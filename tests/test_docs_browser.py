@@ -4,8 +4,11 @@ The server runs as its own process (uvicorn, on a free port, on a scratch databa
 Alembic); a headless Chromium opens the docs pages, logs in through Swagger's Authorize dialog
 and runs "Try it out" on GET /posts. Every URL the browser requests is recorded: all of them
 must be on the test server's origin (no CDN), and the console must show no Content-Security-
-Policy violation (nor any other error). The Swagger screenshot lands in
-test-artifacts/swagger-try-it-out.png (taken on failure too), ReDoc's in test-artifacts/redoc.png.
+Policy violation (nor any other error). Another test reads Swagger as a person does: the
+Authorize dialog says what to type (the e-mail as username) and shows no client credentials, and
+POST /posts has its summary, description, a realistic example and error examples with the API's
+messages. Screenshots land in test-artifacts/ (git-ignored; taken on failure too):
+swagger-try-it-out.png, swagger-authorize-dialog.png, swagger-post-posts.png and redoc.png.
 
 Chromium is Debian's `chromium` package (/usr/bin/chromium, or $CHROMIUM_PATH); `.ci/run`
 installs it. Without it, or without the `playwright` package, the tests are skipped, except in
@@ -64,6 +67,8 @@ else:
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 SWAGGER_SCREENSHOT = ARTIFACTS / "swagger-try-it-out.png"
+AUTHORIZE_SCREENSHOT = ARTIFACTS / "swagger-authorize-dialog.png"
+POST_POSTS_SCREENSHOT = ARTIFACTS / "swagger-post-posts.png"
 REDOC_SCREENSHOT = ARTIFACTS / "redoc.png"
 SERVER_LOG = ARTIFACTS / "docs-browser-server.log"
 
@@ -307,19 +312,98 @@ def test_swagger_ui_logs_in_and_tries_get_posts(watched: Watched, server: str) -
     )
 
 
+def test_swagger_explains_the_authorize_dialog_and_post_posts(
+    watched: Watched, server: str
+) -> None:
+    page = watched.page
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot = AUTHORIZE_SCREENSHOT
+    try:
+        page.goto(f"{server}/docs")
+        expect(page.locator(".swagger-ui .info .title")).to_contain_text("Posts API")
+
+        # The Authorize dialog: what to type, and no OAuth2 client fields that mean nothing here.
+        page.locator(".auth-wrapper button.authorize").click()
+        dialog = page.locator(".modal-ux")
+        expect(dialog).to_be_visible()
+        expect(dialog).to_contain_text("Type your e-mail address as username and your password")
+        expect(dialog.locator('label[for="oauth_username"]')).to_have_text(
+            "username (your e-mail address):"
+        )
+        expect(dialog.locator("#oauth_username")).to_have_attribute(
+            "placeholder", "alice@example.com"
+        )
+        expect(dialog.locator("#oauth_password")).to_be_visible()
+        for hidden in ('[id^="client_id"]', '[id^="client_secret"]', "#password_type"):
+            expect(dialog.locator(hidden)).to_be_hidden()
+        expect(dialog.get_by_text("client_id")).to_be_hidden()
+        expect(dialog.get_by_text("Client credentials location")).to_be_hidden()
+        expect(dialog.locator(".scopes")).to_have_count(0)
+        expect(dialog.get_by_text("Scopes are used")).to_be_hidden()
+        dialog.screenshot(path=AUTHORIZE_SCREENSHOT)
+        dialog.locator("button.modal-btn", has_text="Close").click()
+        expect(dialog).to_be_hidden()
+
+        # POST /posts: summary, description, a realistic example, errors with real messages.
+        screenshot = POST_POSTS_SCREENSHOT
+        operation = page.locator(".opblock-post").filter(
+            has=page.locator('.opblock-summary-path[data-path="/posts"]')
+        )
+        expect(operation.locator(".opblock-summary-description")).to_have_text("Write a post")
+        operation.locator(".opblock-summary").click()
+        body = operation.locator(".opblock-body")
+        expect(body.locator(".opblock-description")).to_contain_text("at least one of them visible")
+        example = body.locator(".body-param__example")
+        expect(example).to_contain_text('"title": "Sourdough starter, week two"')
+        expect(example).to_contain_text('"published": true')
+        responses = body.locator(".responses-table").first
+        expect(responses).to_contain_text("The new post, with no votes yet")
+        expect(responses).to_contain_text('"detail": "Content Too Large"')
+        expect(responses).not_to_contain_text("Successful Response")
+        expect(responses).not_to_contain_text('"string"')
+        operation.locator("button.try-out__btn", has_text="Try it out").click()
+        expect(body.locator("textarea.body-param__text")).to_have_value(
+            re.compile(r'"title": "Sourdough starter, week two"')
+        )
+        page.wait_for_load_state("networkidle")
+        operation.screenshot(path=POST_POSTS_SCREENSHOT)
+
+        # POST /login's form: an e-mail address as the username, not "string".
+        login = page.locator(".opblock-post").filter(
+            has=page.locator('.opblock-summary-path[data-path="/login"]')
+        )
+        login.locator(".opblock-summary").click()
+        login.locator("button.try-out__btn", has_text="Try it out").click()
+        username = login.locator('tr[data-property-name="username"] input')
+        expect(username).to_have_value("alice@example.com")
+        expect(login.locator('tr[data-property-name="username"]')).to_contain_text("e-mail")
+
+        # POST /vote's example votes (dir 1) rather than taking a vote back.
+        vote = page.locator(".opblock-post").filter(
+            has=page.locator('.opblock-summary-path[data-path="/vote"]')
+        )
+        vote.locator(".opblock-summary").click()
+        expect(vote.locator(".body-param__example")).to_contain_text('"dir": 1')
+    except BaseException:
+        _screenshot_on_failure(page, screenshot)
+        raise
+
+    watched.assert_self_contained(must_load=["/docs", "/swagger-docs.css", "/openapi.json"])
+
+
 def test_redoc_renders_the_api(watched: Watched, server: str) -> None:
     spec = httpx.get(f"{server}/openapi.json", timeout=5.0).json()
     summaries = {
         operation["summary"] for path in spec["paths"].values() for operation in path.values()
     }
-    assert {"List Posts", "Create Post", "Login"} <= summaries
+    assert {"The feed", "Write a post", "Log in (OAuth2 password flow)"} <= summaries
     page = watched.page
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         page.goto(f"{server}/redoc")
         info = spec["info"]
         expect(page.locator("h1")).to_contain_text(f"{info['title']} ({info['version']})")
-        expect(page.locator("h2", has_text="List Posts")).to_be_visible()
+        expect(page.locator("h2", has_text="The feed")).to_be_visible()
         page.wait_for_load_state("networkidle")
         headings = set(page.locator("h2").all_inner_texts())
         assert summaries <= headings, f"operations missing from ReDoc: {summaries - headings}"

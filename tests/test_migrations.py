@@ -1,17 +1,22 @@
 """The models and the migrations agree, and the migrations go down and up again."""
 
 import asyncio
+import shutil
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
-from app.db.migrations import alembic_config
+from app.db.migrations import PROJECT_ROOT, alembic_config
 from app.models import email_key
 from tests.conftest import TEST_DB
 from tests.database import TestDatabase
@@ -137,3 +142,36 @@ def test_accounts_that_become_one_address_stop_the_migration_and_are_named(
     assert version == [("0002",)]
     rows = asyncio.run(_execute(scratch_database.url, "SELECT email FROM users ORDER BY id"))
     assert rows == [("stra\u00dfe@x.com",), ("STRASSE@x.com",), ("ok@x.com",)]
+
+
+def test_a_generated_revision_passes_the_linters_as_generated(
+    scratch_database: TestDatabase, tmp_path: Path
+) -> None:
+    """`alembic revision --autogenerate` (README, Migrations) writes a file that `ruff check`
+    and `ruff format --check` accept: the post-write hooks in pyproject.toml fix and format it.
+    Generated into a copy of the project's Alembic set-up, so migrations/versions is untouched."""
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    shutil.copytree(
+        PROJECT_ROOT / "migrations",
+        tmp_path / "migrations",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    command.upgrade(alembic_config(scratch_database.url), "head")
+    # A difference for autogenerate to find: an index the models have and the database lacks.
+    asyncio.run(_execute(scratch_database.url, "DROP INDEX ix_posts_owner_id"))
+
+    config = Config(toml_file=str(tmp_path / "pyproject.toml"))
+    config.attributes["database_url"] = scratch_database.url
+    command.revision(config, message="add the owner index back", autogenerate=True)
+
+    (generated,) = (tmp_path / "migrations" / "versions").glob("*add_the_owner_index_back.py")
+    source = generated.read_text()
+    assert "create_index" in source and "ix_posts_owner_id" in source
+    project_config = PROJECT_ROOT / "pyproject.toml"  # the rules CI lints with
+    for check in (["check"], ["format", "--check"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *check, "--config", str(project_config), str(generated)],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr

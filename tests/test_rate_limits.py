@@ -454,7 +454,7 @@ async def test_forwarded_addresses_count_only_from_trusted_proxies(
 
 
 def test_the_server_trusts_proxy_headers_from_forwarded_allow_ips_only() -> None:
-    options = server_options({})
+    options = server_options()
     assert options["proxy_headers"] is True
     assert options["forwarded_allow_ips"] == Settings(_env_file=None).FORWARDED_ALLOW_IPS
 

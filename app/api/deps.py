@@ -20,7 +20,15 @@ from app.services import posts, sessions
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 # tokenUrl makes Swagger's Authorize button log in through POST /login.
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl="login")
+oauth2_scheme = OAuth2PasswordBearer(
+    tokenUrl="login",
+    scheme_name="EmailAndPassword",
+    description=(
+        "Type your **e-mail address** as *username* and your password, then **Authorize**: "
+        "Swagger logs in through `POST /login` and sends the access token with every call. "
+        "No account yet? Sign up with `POST /users` first."
+    ),
+)
 
 
 Token = Annotated[str, Depends(oauth2_scheme)]

@@ -1,12 +1,16 @@
-"""What the OpenAPI document says of the errors a route can answer with."""
+"""What the OpenAPI document says of the answers a route can give: the errors, each with a
+description and an example carrying the message the API really sends (API.md), and FastAPI's
+422 with a real example too."""
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 
 class ErrorMessage(BaseModel):
     """The body of every error the service raises (422 keeps FastAPI's own shape)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"detail": "Post not found"}]})
 
     detail: str
 
@@ -22,14 +26,92 @@ _DESCRIPTIONS = {
     503: "Database unavailable (Retry-After)",
 }
 
+# The message each error carries unless the route says otherwise (`detail_404=...`).
+_MESSAGES: dict[int, str | list[str]] = {
+    400: "There was an error parsing the body",
+    401: ["Not authenticated", "Could not validate credentials"],
+    403: "Not authorized to perform requested action",
+    404: "Not found",
+    409: "Conflict",
+    413: "Content Too Large",
+    429: "Too many requests, retry later",
+    503: "Database unavailable",
+}
 
-def error_responses(*codes: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the errors a route can answer with, e.g.
-    `error_responses(401, 404, _404="Post not found")`."""
-    return {
-        code: {
+
+def _examples(messages: str | list[str]) -> dict[str, Any]:
+    if isinstance(messages, str):
+        return {"example": {"detail": messages}}
+    return {"examples": {message: {"value": {"detail": message}} for message in messages}}
+
+
+def error_responses(*codes: int, **overrides: str | list[str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the errors a route can answer with: `_404="..."` is the description,
+    `detail_404="..."` (or a list of them) the message of the example, e.g.
+    `error_responses(401, 404, _404="Post not found (or a draft)", detail_404="Post not found")`.
+    """
+    responses: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        description = overrides.get(f"_{code}", _DESCRIPTIONS[code])
+        assert isinstance(description, str)
+        messages = overrides.get(f"detail_{code}", _MESSAGES[code])
+        responses[code] = {
             "model": ErrorMessage,
-            "description": descriptions.get(f"_{code}", _DESCRIPTIONS[code]),
+            "description": description,
+            "content": {"application/json": _examples(messages)},
         }
-        for code in codes
-    }
+    return responses
+
+
+VALIDATION_DESCRIPTION = (
+    "A field breaks its rule (FastAPI's validation shape: one entry per problem, with where "
+    "it is, `loc`, and what is wrong, `msg`)"
+)
+
+
+def _body_field(operation: dict[str, Any], schemas: dict[str, Any]) -> str:
+    """The body's first required field (the one an example leaves out)."""
+    for media in operation["requestBody"].get("content", {}).values():
+        schema = media.get("schema", {})
+        if schema.get("type") == "array":
+            schema = schema.get("items", {})
+        if ref := schema.get("$ref"):
+            schema = schemas.get(ref.rsplit("/", 1)[-1], {})
+        fields = schema.get("required") or list(schema.get("properties", {}))
+        if fields:
+            return str(fields[0])
+    return "body"
+
+
+def _validation_example(operation: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    if "requestBody" in operation:
+        problem: dict[str, Any] = {
+            "type": "missing",
+            "loc": ["body", _body_field(operation, schemas)],
+            "msg": "Field required",
+        }
+    else:
+        parameter = operation.get("parameters", [{"in": "query", "name": "limit"}])[0]
+        problem = {
+            "type": "int_parsing",
+            "loc": [parameter["in"], parameter["name"]],
+            "msg": "Input should be a valid integer, unable to parse string as an integer",
+            "input": "ten",
+        }
+    return {"detail": [problem]}
+
+
+def document_validation_errors(openapi: dict[str, Any]) -> None:
+    """FastAPI describes every 422 as "Validation Error" with a `{"detail": [...]}` schema and
+    no example: give each a description and an example in the shape the API answers."""
+    schemas = openapi.get("components", {}).get("schemas", {})
+    for item in openapi.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            response = operation.get("responses", {}).get("422")
+            if response is None:
+                continue
+            response["description"] = VALIDATION_DESCRIPTION
+            media = response.setdefault("content", {}).setdefault("application/json", {})
+            media["example"] = _validation_example(operation, schemas)

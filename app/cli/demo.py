@@ -29,7 +29,6 @@ from app.services.users import find_by_email, register
 from app.services.votes import add_vote
 
 DEMO_PASSWORD = "demo-password"
-DOCS_URL = "http://127.0.0.1:8000/docs"
 
 # Login name (the part before @example.com) -> display name.
 USERS = {
@@ -236,9 +235,12 @@ def report(tallies: dict[str, Tally], stale: list[str]) -> str:
     widths = [max(len(row[column]) for row in rows) for column in (0, 1)]
     lines += [f"  {e:<{widths[0]}}  {p:<{widths[1]}}  {n}" for e, p, n in rows]
     lines += [f"  note: {email} no longer takes the demo password" for email in stale]
+    # The PORT setting (environment or .env), which `fastapi dev` does not read by itself.
+    port = settings.PORT
+    command = "uv run fastapi dev" + ("" if port == 8000 else f" --port {port}")
     lines += [
         "",
-        f"Start the API (uv run fastapi dev), open {DOCS_URL}, click Authorize",
+        f"Start the API ({command}), open http://127.0.0.1:{port}/docs, click Authorize",
         "and log in with an email as the username and the password above.",
     ]
     return "\n".join(lines)

@@ -5,9 +5,10 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import BeforeValidator, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEV_SECRET_KEY = "dev-secret-key-change-me-in-production-0123456789"
 MIN_SECRET_KEY_BYTES = 32
@@ -19,18 +20,28 @@ _ASYNC_DRIVERS = {
     "postgresql": "postgresql+psycopg",
     "postgresql+psycopg2": "postgresql+psycopg",
     "postgresql+asyncpg": "postgresql+psycopg",
+    "postgresql+psycopg": "postgresql+psycopg",
     "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
 }
+URL_SHAPE = "postgresql://user:password@host:5432/name or sqlite:///file.db"
 
 
 def to_async_url(url: str) -> str:
     """Rewrite a database URL so that it uses psycopg 3 or aiosqlite."""
-    scheme, sep, rest = url.partition("://")
+    scheme, sep, rest = url.strip().partition("://")
     if not sep:
-        raise ValueError("DATABASE_URL must look like postgresql://... or sqlite:///...")
-    driver = _ASYNC_DRIVERS.get(scheme.lower(), scheme)
+        raise ValueError(f"must look like {URL_SHAPE}")
+    driver = _ASYNC_DRIVERS.get(scheme.lower())
+    if driver is None:
+        raise ValueError(
+            f"only PostgreSQL and SQLite are supported, not {scheme!r}: use {URL_SHAPE}"
+        )
     # make_url validates the rest of the URL and keeps the password intact.
-    return make_url(f"{driver}://{rest}").render_as_string(hide_password=False)
+    try:
+        return make_url(f"{driver}://{rest}").render_as_string(hide_password=False)
+    except ArgumentError:
+        raise ValueError(f"cannot be parsed: use {URL_SHAPE}") from None
 
 
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600}
@@ -70,6 +81,13 @@ def _rate(value: object) -> object:
 RateSetting = Annotated[Rate, NoDecode, BeforeValidator(_rate)]
 
 
+def _upper(value: object) -> object:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+LogLevel = Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(_upper)]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore")
 
@@ -103,7 +121,7 @@ class Settings(BaseSettings):
     # json: one JSON object per line (log collectors); text: readable lines.
     # Unset: json in production, text elsewhere.
     LOG_FORMAT: Literal["json", "text"] | None = None
-    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    LOG_LEVEL: LogLevel = "INFO"  # any case: debug, Info, ...
 
     DATABASE_URL: str = "sqlite:///./app.db"
     # PostgreSQL connection pools, per worker process: the session's (writes) and the read
@@ -146,6 +164,18 @@ class Settings(BaseSettings):
     REQUEST_HEADER_TIMEOUT: float = Field(default=10, gt=0)
     REQUEST_BODY_TIMEOUT: float = Field(default=30, gt=0)
 
+    # `python -m app.serve`: the port it listens on (Render and Railway set it) and its worker
+    # processes. Read like every other setting, from the environment or `.env`.
+    PORT: int = Field(default=8000, ge=1, le=65535)
+    WEB_CONCURRENCY: int = Field(default=1, ge=1, le=64)
+
+    @field_validator("SECRET_KEY")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("is blank: set a long random value (openssl rand -base64 48)")
+        return value
+
     @field_validator("DATABASE_URL")
     @classmethod
     def _async_driver(cls, value: str) -> str:
@@ -179,14 +209,23 @@ class Settings(BaseSettings):
             return self.LOG_FORMAT
         return "json" if self.ENVIRONMENT == "production" else "text"
 
-    def production_problems(self) -> list[str]:
-        """What makes these settings unsafe to run in production (empty elsewhere)."""
+    def production_problems(self, *, serving: bool = True) -> list[str]:
+        """What makes these settings unsafe to run in production (empty elsewhere). With
+        `serving=False` (the migrate step, which signs and sends nothing): the database only."""
         if self.ENVIRONMENT != "production":
             return []
         problems = []
+        if "DATABASE_URL" not in self.model_fields_set:
+            problems.append(
+                "DATABASE_URL is not set: set it to the PostgreSQL database's URL "
+                "(postgresql://user:password@host:5432/name); production never falls back to "
+                "a SQLite file inside the container"
+            )
+        if not serving:
+            return problems
         if self.SECRET_KEY == DEV_SECRET_KEY:
             problems.append("SECRET_KEY is the development default: set a long random value")
-        elif len(self.SECRET_KEY.encode()) < MIN_SECRET_KEY_BYTES:
+        elif len(self.SECRET_KEY.strip().encode()) < MIN_SECRET_KEY_BYTES:
             problems.append(f"SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes")
         if self.email_backend == "smtp" and not self.SMTP_HOST:
             problems.append(
@@ -201,9 +240,9 @@ class Settings(BaseSettings):
             )
         return problems
 
-    def refuse_unsafe_production(self) -> None:
+    def refuse_unsafe_production(self, *, serving: bool = True) -> None:
         """Stop the process with a clear message instead of running with unsafe settings."""
-        problems = self.production_problems()
+        problems = self.production_problems(serving=serving)
         if problems:
             raise SystemExit(
                 "Refusing to start with ENVIRONMENT=production:\n"
@@ -211,4 +250,29 @@ class Settings(BaseSettings):
             )
 
 
-settings = Settings()
+_MAY_HOLD_A_PASSWORD = frozenset({"SECRET_KEY", "SMTP_PASSWORD", "DATABASE_URL", "REDIS_URL"})
+
+
+def settings_error_message(error: ValidationError) -> str:
+    """A few lines naming each bad setting, its value and the rule, without a traceback."""
+    lines = ["Invalid settings (from the environment or .env):"]
+    for problem in error.errors():
+        name = ".".join(str(part) for part in problem["loc"]) or "settings"
+        message = problem["msg"].removeprefix("Value error, ")
+        given = problem.get("input")
+        hidden = name in _MAY_HOLD_A_PASSWORD or not isinstance(given, str)
+        shown = "" if hidden else f"={given!r}"
+        lines.append(f"  - {name}{shown}: {message}")
+    lines.append("Fix them in the environment or in .env (README, Configuration), and start again.")
+    return "\n".join(lines)
+
+
+def load_settings() -> Settings:
+    """The settings, or the process stops with `settings_error_message` (exit status 1)."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SystemExit(settings_error_message(error)) from None
+
+
+settings = load_settings()

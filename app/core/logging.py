@@ -3,6 +3,7 @@
 import logging
 import sys
 from contextvars import ContextVar
+from typing import Any
 
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
@@ -50,3 +51,31 @@ def configure_logging(log_format: str, level: str) -> None:
     logger.propagate = False
     # The app writes its own access line (with the request id): the server's would repeat it.
     logging.getLogger("uvicorn.access").disabled = True
+
+
+def uvicorn_log_config(log_format: str, level: str) -> dict[str, Any]:
+    """uvicorn's own lines (start-up, shutdown, errors) in the app's format, on stdout beside
+    the app's: one format for a log collector. Its access lines stay off (the app writes its
+    own, with the request id)."""
+    formatter: dict[str, Any] = (
+        {"()": f"{__name__}.json_formatter"} if log_format == "json" else {"format": TEXT_FORMAT}
+    )
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": f"{__name__}.RequestIdFilter"}},
+        "formatters": {"app": formatter},
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": "app",
+                "filters": ["request_id"],
+            }
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["stdout"], "level": level, "propagate": False},
+            "uvicorn.error": {"level": level},
+            "uvicorn.access": {"handlers": [], "level": level, "propagate": False},
+        },
+    }

@@ -11,6 +11,12 @@ from app.models.common import APIModel
 class LoginForm(APIModel):
     """The OAuth2 password flow's form (what Swagger's Authorize button sends)."""
 
-    username: str = Field(max_length=1024)
-    password: str = Field(max_length=1024)
-    grant_type: Annotated[str, StringConstraints(pattern="^password$")] | None = None
+    username: str = Field(
+        max_length=1024,
+        description="Your e-mail address (the OAuth2 password flow calls it username)",
+        schema_extra={"examples": ["alice@example.com"]},
+    )
+    password: str = Field(max_length=1024, schema_extra={"examples": ["demo-password"]})
+    grant_type: Annotated[str, StringConstraints(pattern="^password$")] | None = Field(
+        default=None, schema_extra={"examples": ["password"]}
+    )

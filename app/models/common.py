@@ -3,8 +3,8 @@
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from pydantic import ConfigDict, field_validator
 from pydantic import Field as PydanticField
-from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
 # Named constraints, so that migrations can refer to (and drop) them on every database.
@@ -48,6 +48,11 @@ class APIModel(SQLModel):
         return ensure_storable(value) if isinstance(value, str) else value
 
 
+def example(*examples: dict[str, Any]) -> ConfigDict:
+    """A model's realistic example(s), for Swagger's "Try it out" and ReDoc's samples."""
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
+
+
 def _without_null(schema: dict[str, Any]) -> None:
     """The OpenAPI side of `refuse_null`: the field may be left out, but is never null."""
     branches = [branch for branch in schema.pop("anyOf", []) if branch.get("type") != "null"]
@@ -74,5 +79,7 @@ def refuse_null(value: Any) -> Any:
 
 class Message(APIModel):
     """A plain confirmation, e.g. `{"message": "Successfully added vote"}`."""
+
+    model_config = example({"message": "Successfully added vote"})  # type: ignore[assignment]
 
     message: str

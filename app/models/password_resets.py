@@ -5,7 +5,7 @@ from datetime import datetime
 from pydantic import EmailStr
 from sqlmodel import Field
 
-from app.models.common import APIModel, utcnow
+from app.models.common import APIModel, example, utcnow
 from app.models.users import Password
 
 
@@ -19,9 +19,15 @@ class PasswordResetToken(APIModel, table=True):
 
 
 class PasswordResetRequest(APIModel):
+    model_config = example({"email": "alice@example.com"})  # type: ignore[assignment]
+
     email: EmailStr
 
 
 class PasswordResetConfirm(APIModel):
+    model_config = example(  # type: ignore[assignment]
+        {"token": "the token from the e-mail", "new_password": "a new long password"}
+    )
+
     token: str = Field(max_length=200)
     new_password: Password

@@ -10,7 +10,7 @@ from pydantic import Field as PydanticField
 from sqlalchemy import Index
 from sqlmodel import Field, col
 
-from app.models.common import APIModel, NotNull, StrictBool, refuse_null, utcnow
+from app.models.common import APIModel, NotNull, StrictBool, example, refuse_null, utcnow
 from app.models.users import UserPublic
 
 # What prints nothing: spaces and line breaks, control and format characters (U+200B, U+FEFF,
@@ -85,10 +85,18 @@ Index(
 
 
 class PostCreate(PostBase):
-    pass
+    model_config = example(  # type: ignore[assignment]
+        {
+            "title": "Sourdough starter, week two",
+            "content": "Rye flour in the first week made the difference.",
+            "published": True,
+        }
+    )
 
 
 class PostUpdate(APIModel):
+    model_config = example({"published": False})  # type: ignore[assignment]
+
     title: Annotated[Title | None, NotNull] = None
     content: Annotated[Content | None, NotNull] = None
     published: Annotated[StrictBool | None, NotNull] = None
@@ -97,6 +105,21 @@ class PostUpdate(APIModel):
 
 
 class PostPublic(PostBase):
+    model_config = example(  # type: ignore[assignment]
+        {
+            "id": 42,
+            "title": "Sourdough starter, week two",
+            "content": "Rye flour in the first week made the difference.",
+            "published": True,
+            "created_at": "2026-11-22T09:15:00Z",
+            "updated_at": None,
+            "owner_id": 1,
+            "owner": {"id": 1, "name": "Alice Martin", "created_at": "2026-11-20T08:00:00Z"},
+            "votes": 3,
+            "voted": False,
+        }
+    )
+
     id: int
     created_at: datetime
     updated_at: datetime | None

@@ -6,7 +6,7 @@ from typing import Literal
 
 from sqlmodel import Field
 
-from app.models.common import APIModel, utcnow
+from app.models.common import APIModel, example, utcnow
 
 MAX_USER_AGENT = 512  # longer ones are cut: it is for people to recognise a device
 
@@ -40,6 +40,17 @@ class RefreshToken(APIModel, table=True):
 class SessionPublic(APIModel):
     """One logged-in device; `current` is the session of the token that asks."""
 
+    model_config = example(  # type: ignore[assignment]
+        {
+            "id": 7,
+            "created_at": "2026-11-22T09:15:00Z",
+            "last_used_at": "2026-11-23T18:02:11Z",
+            "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
+            "client": "203.0.113.7",
+            "current": True,
+        }
+    )
+
     id: int
     created_at: datetime
     last_used_at: datetime
@@ -51,6 +62,15 @@ class SessionPublic(APIModel):
 class TokenPair(APIModel):
     """RFC 6749 section 5.1, so OAuth2 clients and Swagger's Authorize button read it as it is."""
 
+    model_config = example(  # type: ignore[assignment]
+        {
+            "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIiwic2lkIjo3fQ.sig",
+            "token_type": "bearer",
+            "expires_in": 900,
+            "refresh_token": "Jx0q3Y2m9Qb1Vf8sKc7TzR4uW6nLhD5eA0pGiXoM1yE",
+        }
+    )
+
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int = Field(description="Seconds until the access token expires")
@@ -58,4 +78,6 @@ class TokenPair(APIModel):
 
 
 class RefreshRequest(APIModel):
+    model_config = example({"refresh_token": "Jx0q3Y2m9Qb1Vf8sKc7TzR4uW6nLhD5eA0pGiXoM1yE"})  # type: ignore[assignment]
+
     refresh_token: str = Field(max_length=200)

@@ -10,7 +10,7 @@ from pydantic import Field as PydanticField
 from sqlalchemy import Index
 from sqlmodel import Field, col
 
-from app.models.common import APIModel, NotNull, StrictBool, refuse_null, utcnow
+from app.models.common import APIModel, NotNull, StrictBool, example, refuse_null, utcnow
 
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit; bcrypt 5 raises past it
 
@@ -99,6 +99,10 @@ Index(
 
 
 class UserCreate(UserBase):
+    model_config = example(  # type: ignore[assignment]
+        {"email": "alice@example.com", "password": "correct horse battery", "name": "Alice Martin"}
+    )
+
     email: EmailStr
     password: Password
 
@@ -118,7 +122,15 @@ _CURRENT_PASSWORD_NEEDED: dict[str, Any] = {
 
 class UserUpdate(APIModel):
     # SQLModel types model_config as its own TypedDict (private), a superset of ConfigDict.
-    model_config = ConfigDict(json_schema_extra=_CURRENT_PASSWORD_NEEDED)  # type: ignore[assignment]
+    model_config = ConfigDict(  # type: ignore[assignment]
+        json_schema_extra={
+            **_CURRENT_PASSWORD_NEEDED,
+            "examples": [
+                {"name": "Alice M."},
+                {"email": "alice@work.example", "current_password": "correct horse battery"},
+            ],
+        }
+    )
 
     name: Name | None = None
     email: Annotated[EmailStr | None, NotNull] = None
@@ -139,8 +151,20 @@ class UserUpdate(APIModel):
         return value
 
 
+_ALICE = {
+    "id": 1,
+    "name": "Alice Martin",
+    "created_at": "2026-11-22T09:15:00Z",
+    "email": "alice@example.com",
+}
+
+
 class UserPublic(UserBase):
     """What everyone may see of a user: e-mail addresses are private."""
+
+    model_config = example(  # type: ignore[assignment]
+        {key: value for key, value in _ALICE.items() if key != "email"}
+    )
 
     id: int
     created_at: datetime
@@ -149,6 +173,16 @@ class UserPublic(UserBase):
 class UserMe(UserPublic):
     """What a user sees of themselves."""
 
+    model_config = example(
+        {
+            "id": 1,
+            "name": "Alice Martin",
+            "created_at": "2026-11-22T09:15:00Z",
+            "email": "alice@example.com",
+            "is_admin": False,
+        }
+    )
+
     email: str
     is_admin: bool
 
@@ -156,12 +190,26 @@ class UserMe(UserPublic):
 class UserAdmin(UserMe):
     """What an admin sees of any account."""
 
+    model_config = example(
+        {
+            "id": 1,
+            "name": "Alice Martin",
+            "created_at": "2026-11-22T09:15:00Z",
+            "email": "alice@example.com",
+            "is_admin": False,
+            "disabled": False,
+            "posts": 3,
+        }
+    )
+
     disabled: bool
     posts: int  # how many posts, drafts included
 
 
 class UserAdminUpdate(APIModel):
     """What an admin may change of an account: fields left out keep their values."""
+
+    model_config = example({"disabled": True})  # type: ignore[assignment]
 
     disabled: Annotated[StrictBool | None, NotNull] = None
     is_admin: Annotated[StrictBool | None, NotNull] = None

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, field_validator
 from sqlmodel import Field
 
-from app.models.common import APIModel, Id, utcnow
+from app.models.common import APIModel, Id, example, utcnow
 
 
 def _json_integer(value: Any) -> Any:
@@ -26,6 +26,8 @@ class Vote(APIModel, table=True):
 
 
 class VoteCreate(APIModel):
+    model_config = example({"post_id": 1, "dir": 1})  # type: ignore[assignment]
+
     post_id: Annotated[Id, BeforeValidator(_json_integer)]
     dir: Literal[0, 1] = Field(description="1 adds the caller's vote, 0 takes it back")
 

@@ -73,7 +73,8 @@ async def swagger_ui(request: Request) -> HTMLResponse:
     return _page(
         f"{app.title} - Swagger UI",
         f'<link rel="icon" href="{root}/static/vendor/favicon.png">'
-        f'<link rel="stylesheet" href="{root}/static/vendor/swagger-ui.css">',
+        f'<link rel="stylesheet" href="{root}/static/vendor/swagger-ui.css">'
+        f'<link rel="stylesheet" href="{root}/static/swagger-docs.css">',
         '<div id="swagger-ui"></div>'
         f'<script src="{root}/static/vendor/swagger-ui-bundle.js"></script>'
         f'<script src="{root}/static/swagger-init.js" data-openapi-url="{openapi_url}"></script>',

@@ -65,11 +65,12 @@ class RequestContextMiddleware:
             duration_ms = round((time.perf_counter() - started) * 1000, 2)
             client = scope.get("client")
             access_logger.info(
-                "%s %s %s %.1fms",
+                "%s %s %s %.1fms from %s",
                 scope["method"],
                 scope["path"],
                 status,
                 duration_ms,
+                client[0] if client else "-",
                 extra={
                     "method": scope["method"],
                     "path": scope["path"],

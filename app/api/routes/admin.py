@@ -13,10 +13,12 @@ from app.services import admin
 router = APIRouter(
     prefix="/admin/users",
     tags=["admin"],
-    responses=error_responses(401, 403, 503, _403="Admins only"),
+    responses=error_responses(
+        401, 403, 503, _403="The token's owner is not an admin", detail_403="Admins only"
+    ),
 )
 
-NOT_FOUND = error_responses(404, _404="User not found")
+NOT_FOUND = error_responses(404, _404="No such user", detail_404="User not found")
 PageSize = Annotated[int, Query(ge=1, le=100, description="Page size")]
 Skip = Annotated[int, Query(ge=0, le=MAX_ID, description="Accounts to skip")]
 Search = Annotated[
@@ -28,7 +30,11 @@ Search = Annotated[
 ]
 
 
-@router.get("")
+@router.get(
+    "",
+    summary="List accounts (admins)",
+    response_description="A page of accounts, newest first",
+)
 async def list_users(
     session: SessionDep, _: Admin, limit: PageSize = 50, skip: Skip = 0, search: Search = None
 ) -> list[UserAdmin]:
@@ -37,16 +43,31 @@ async def list_users(
     return await admin.list_users(session, limit=limit, skip=skip, search=search)
 
 
-@router.get("/{user_id}", responses=NOT_FOUND)
+@router.get(
+    "/{user_id}",
+    summary="An account (admins)",
+    response_description="The account, with its state and its number of posts",
+    responses=NOT_FOUND,
+)
 async def read_user(session: SessionDep, _: Admin, user_id: UserId) -> UserAdmin:
+    """Everything an admin sees of an account: its e-mail address, whether it is disabled or
+    an admin, and how many posts it has (drafts included)."""
     return await admin.get_user(session, user_id)
 
 
 @router.patch(
     "/{user_id}",
+    summary="Disable, enable, promote or demote an account (admins)",
+    response_description="The account as it is now",
     responses={
         **NOT_FOUND,
-        **error_responses(400, 409, 413, _409="Admins cannot disable or demote themselves"),
+        **error_responses(
+            400,
+            409,
+            413,
+            _409="An admin's change to their own account",
+            detail_409="Admins cannot disable or demote themselves",
+        ),
     },
 )
 async def update_user(
@@ -60,7 +81,16 @@ async def update_user(
 @router.delete(
     "/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={**NOT_FOUND, **error_responses(409, _409="Admins cannot delete themselves here")},
+    summary="Delete an account (admins)",
+    response_description="Account deleted, with its posts, votes and sessions",
+    responses={
+        **NOT_FOUND,
+        **error_responses(
+            409,
+            _409="An admin's own account (they use DELETE /users/me)",
+            detail_409="Admins cannot delete themselves here",
+        ),
+    },
 )
 async def delete_user(session: SessionDep, me: Admin, user_id: UserId) -> None:
     """Delete an account, with its posts, votes and sessions."""

@@ -1,6 +1,7 @@
 """The welcome page and the health checks (liveness, readiness)."""
 
 from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict
 
 from app.api.deps import SessionDep
 from app.api.responses import error_responses
@@ -10,25 +11,64 @@ from app.services.health import database_problem
 router = APIRouter(tags=["meta"])
 
 
-@router.get("/")
-async def root() -> dict[str, str]:
-    return {"message": "Welcome to the posts API", "docs": "/docs"}
+class Welcome(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"message": "Welcome to the posts API", "docs": "/docs"}]}
+    )
+
+    message: str
+    docs: str
 
 
-@router.get("/health")
-async def health() -> dict[str, str]:
-    """Liveness: answers without touching the database."""
-    return {"status": "ok"}
+class Health(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
+    status: str
+
+
+class DatabaseHealth(Health):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok", "database": "ok"}]})
+
+    database: str
+
+
+@router.get(
+    "/",
+    summary="Welcome",
+    response_description="A greeting and where the documentation is",
+)
+async def root() -> Welcome:
+    """A greeting, and the path of the interactive documentation (Swagger UI)."""
+    return Welcome(message="Welcome to the posts API", docs="/docs")
+
+
+@router.get(
+    "/health",
+    summary="Liveness check",
+    response_description="The process is up",
+)
+async def health() -> Health:
+    """Liveness: answers without touching the database, for the platform's health check."""
+    return Health(status="ok")
 
 
 @router.get(
     "/health/db",
+    summary="Readiness check (database)",
+    response_description="The database answers and its schema is up to date",
     responses=error_responses(
-        503, _503="The database cannot be reached, or its schema is out of date"
+        503,
+        _503="The database cannot be reached, or its schema is out of date",
+        detail_503=[
+            "Database unavailable",
+            "database schema is at revision 0003, the code needs 0004: "
+            "run the migrate step (python -m app.migrate)",
+        ],
     ),
 )
-async def health_db(session: SessionDep) -> dict[str, str]:
-    """Readiness: the database answers and its schema is what this code needs."""
+async def health_db(session: SessionDep) -> DatabaseHealth:
+    """Readiness: the database answers and its schema is what this code needs. 503, with the
+    reason, while it is not: the platform then sends no traffic to this instance."""
     if problem := await database_problem(session):
         raise ServiceUnavailable(problem)
-    return {"status": "ok", "database": "ok"}
+    return DatabaseHealth(status="ok", database="ok")

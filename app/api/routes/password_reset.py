@@ -15,7 +15,12 @@ ON_ITS_WAY = "If the address has an account, a reset link is on its way"
 @router.post(
     "",
     status_code=status.HTTP_202_ACCEPTED,
-    responses=error_responses(400, 413, 429),
+    summary="Ask for a password-reset e-mail",
+    response_description="The same answer for every address, whether it has an account or not",
+    responses={
+        202: {"content": {"application/json": {"example": {"message": ON_ITS_WAY}}}},
+        **error_responses(400, 413, 429),
+    },
 )
 async def request_password_reset(
     data: PasswordResetRequest, limits: ResetLimits, background: BackgroundTasks
@@ -29,9 +34,19 @@ async def request_password_reset(
 
 @router.post(
     "/confirm",
-    responses=error_responses(
-        400, 413, 429, 503, _400="Invalid or expired reset token (or a body that cannot be parsed)"
-    ),
+    summary="Choose a new password with the e-mailed token",
+    response_description="Password updated; every session of the account has ended",
+    responses={
+        200: {"content": {"application/json": {"example": {"message": "Password updated"}}}},
+        **error_responses(
+            400,
+            413,
+            429,
+            503,
+            _400="Invalid or expired reset token (or a body that cannot be parsed)",
+            detail_400=["Invalid or expired reset token", "There was an error parsing the body"],
+        ),
+    },
     dependencies=[ResetConfirmLimit],
 )
 async def confirm_password_reset(session: SessionDep, data: PasswordResetConfirm) -> Message:

@@ -33,55 +33,105 @@ class PostSegment(StringConvertor):
 register_url_convertor("post_segment", PostSegment())
 POST_PATH = "/{post_id:post_segment}"  # documented as /posts/{post_id}
 
-NOT_FOUND = error_responses(404, _404="Post not found (or another user's draft)")
-OWNER_ONLY = {**NOT_FOUND, **error_responses(403)}
+NOT_FOUND = error_responses(
+    404, _404="No such post, or another user's draft", detail_404="Post not found"
+)
+OWNER_ONLY = {**NOT_FOUND, **error_responses(403, _403="Not the owner of the post")}
 WITH_BODY = error_responses(400, 413)
 
 
-@router.get("")
+@router.get(
+    "",
+    summary="The feed",
+    response_description="A page of posts, newest first",
+)
 async def list_posts(
     viewer: Viewer,
     limit: Limit = 10,
     skip: Skip = 0,
     search: Search = None,
 ) -> list[PostPublic]:
-    """Published posts and the caller's drafts, newest first."""
+    """Published posts and your own drafts, newest first (`created_at`, then `id`), `limit` at
+    a time from `skip`; `search` keeps the posts whose title contains it (case-insensitive,
+    taken literally: `%` and `_` are plain characters)."""
     return await posts.list_posts(viewer, limit=limit, skip=skip, search=search)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=WITH_BODY)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Write a post",
+    response_description="The new post, with no votes yet",
+    responses=WITH_BODY,
+)
 async def create_post(session: SessionDep, user: CurrentUser, data: PostCreate) -> PostPublic:
+    """A title (1 to 200 characters, at least one of them visible), the content (1 to 10,000
+    characters) and `published` (default true; false keeps it a draft only you can see)."""
     return await posts.create_post(session, user, data)
 
 
-@router.post("/batch", status_code=status.HTTP_201_CREATED, responses=WITH_BODY)
+@router.post(
+    "/batch",
+    status_code=status.HTTP_201_CREATED,
+    summary="Write several posts at once",
+    response_description="The new posts, in request order",
+    responses=WITH_BODY,
+)
 async def create_posts(
     session: SessionDep,
     user: CurrentUser,
     items: Annotated[list[PostCreate], Body(min_length=1, max_length=100)],
 ) -> list[PostPublic]:
-    """Create 1 to 100 posts at once: all of them or none, in request order."""
+    """Create 1 to 100 posts at once: all of them or none (one invalid item: 422, nothing is
+    created), in request order."""
     return await posts.create_posts(session, user, items)
 
 
-@router.get(POST_PATH, responses=NOT_FOUND)
+@router.get(
+    POST_PATH,
+    summary="Read a post",
+    response_description="The post, with its owner and votes",
+    responses=NOT_FOUND,
+)
 async def read_post(viewer: Viewer, post_id: PostId) -> PostPublic:
+    """A published post, or a draft of yours; another user's draft is 404, as if it did not
+    exist."""
     return await posts.get_post(viewer, post_id)
 
 
-@router.put(POST_PATH, responses={**OWNER_ONLY, **WITH_BODY})
+@router.put(
+    POST_PATH,
+    summary="Replace your post",
+    response_description="The post as it is now",
+    responses={**OWNER_ONLY, **WITH_BODY},
+)
 async def replace_post(session: SessionDep, post: OwnedPost, data: PostCreate) -> PostPublic:
-    """Full replace: `published` left out means true."""
+    """Full replace of a post of yours: title and content are required, `published` left out
+    means true."""
     return await posts.replace_post(session, post, data)
 
 
-@router.patch(POST_PATH, responses={**OWNER_ONLY, **WITH_BODY})
+@router.patch(
+    POST_PATH,
+    summary="Change your post",
+    response_description="The post as it is now",
+    responses={**OWNER_ONLY, **WITH_BODY},
+)
 async def patch_post(session: SessionDep, post: OwnedPost, data: PostUpdate) -> PostPublic:
-    """Partial update: fields left out keep their values."""
+    """Partial update of a post of yours: fields left out keep their values (null is refused)."""
     return await posts.patch_post(session, post, data)
 
 
-@router.delete(POST_PATH, status_code=status.HTTP_204_NO_CONTENT, responses=OWNER_ONLY)
+@router.delete(
+    POST_PATH,
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a post",
+    response_description="Post deleted, with its votes",
+    responses={
+        **NOT_FOUND,
+        **error_responses(403, _403="Neither the owner of the post nor an admin"),
+    },
+)
 async def delete_post(session: SessionDep, post: DeletablePost) -> None:
     """Delete the post, with its votes: its owner, or an admin (any post, drafts included)."""
     await posts.delete_post(session, post)

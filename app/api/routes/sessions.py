@@ -15,7 +15,11 @@ router = APIRouter(prefix="/sessions", tags=["sessions"], responses=error_respon
 SessionId = Annotated[int, Path(ge=1, le=MAX_ID, description="The session's id")]
 
 
-@router.get("")
+@router.get(
+    "",
+    summary="List your sessions",
+    response_description="Your live sessions (logged-in devices), most recently used first",
+)
 async def list_sessions(session: SessionDep, _: CurrentUser, claims: Viewer) -> list[SessionPublic]:
     """The caller's live sessions, most recently used first (used: its login or its last
     refresh); `current` marks the one of the token that asks."""
@@ -25,7 +29,11 @@ async def list_sessions(session: SessionDep, _: CurrentUser, claims: Viewer) -> 
 @router.delete(
     "/{session_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(404, _404="No such live session of yours"),
+    summary="End one of your sessions",
+    response_description="The session ended: its tokens no longer work",
+    responses=error_responses(
+        404, _404="No such live session of yours", detail_404="Session not found"
+    ),
 )
 async def end_session(session: SessionDep, user: CurrentUser, session_id: SessionId) -> None:
     """End one of the caller's sessions (a lost phone): its tokens stop working at once."""

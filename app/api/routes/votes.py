@@ -13,8 +13,15 @@ router = APIRouter(prefix="/vote", tags=["votes"])
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
+    summary="Vote for a post, or take your vote back",
+    response_description="Vote added (dir 1)",
     responses={
-        200: {"model": Message, "description": "Vote deleted (dir 0)"},
+        201: {"content": {"application/json": {"example": {"message": "Successfully added vote"}}}},
+        200: {
+            "model": Message,
+            "description": "Vote taken back (dir 0)",
+            "content": {"application/json": {"example": {"message": "Successfully deleted vote"}}},
+        },
         **error_responses(
             400,
             401,
@@ -22,15 +29,18 @@ router = APIRouter(prefix="/vote", tags=["votes"])
             409,
             413,
             503,
-            _404="Post not found, or no vote to delete",
-            _409="Already voted",
+            _404="No such post (or another user's draft), or no vote of yours to take back",
+            detail_404=["Post not found", "Vote does not exist"],
+            _409="You have already voted for this post",
+            detail_409="User 1 has already voted on post 42",
         ),
     },
 )
 async def vote(
     session: SessionDep, user: CurrentUser, data: VoteCreate, response: Response
 ) -> Message:
-    """`dir` 1 adds the caller's vote (201); `dir` 0 takes it back (200)."""
+    """`dir: 1` adds your vote for the post (201; once per post), `dir: 0` takes it back (200).
+    Every post shows how many users voted for it (`votes`) and whether you did (`voted`)."""
     if data.dir == 1:
         await votes.add_vote(session, user, data.post_id)
         return Message(message="Successfully added vote")
