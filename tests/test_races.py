@@ -78,6 +78,7 @@ WRITES: dict[str, tuple[Request, set[int]]] = {
     "PATCH /users/me name": (as_author("PATCH", "/users/me", json={"name": "New"}), {200}),
     "PATCH /users/me password": (as_author("PATCH", "/users/me", json=CHANGE_PASSWORD), {200}),
     "POST /logout-all": (as_author("POST", "/logout-all"), {204}),
+    "POST /logout": (as_author("POST", "/logout"), {204}),
     "DELETE /users/me": (as_author("DELETE", "/users/me"), {204}),
 }
 # Writes by the voter race the voter's account; the others, the author's.
