@@ -29,7 +29,7 @@ from bench.run import (
     scenario_env,
     tokens,
 )
-from bench.server import PROJECT_ROOT, Server, app_env, wait_idle
+from bench.server import PROJECT_ROOT, Server, app_env, cpu_seconds, wait_idle
 from bench.wrk import WrkResult
 
 
@@ -39,6 +39,8 @@ class Side:
     dataset: seed.Dataset
     cwd: Path
     results: dict[str, list[WrkResult]] = field(default_factory=dict)
+    # CPU time the app's process spent per response, in µs, per scenario and round.
+    cpu_us: dict[str, list[float]] = field(default_factory=dict)
 
 
 def _git(*args: str) -> str:
@@ -57,6 +59,9 @@ def _summary(results: list[WrkResult]) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.compare", description=__doc__)
     parser.add_argument("ref", help="the commit to compare with (before)")
+    parser.add_argument(
+        "--after", help="another commit as the after side (default: this checkout as it is)"
+    )
     parser.add_argument("--posts", type=int, default=1_000_000, help="dataset size")
     parser.add_argument("--scenarios", default="list,get", help="subset of bench.run's")
     parser.add_argument("--rounds", type=int, default=3)
@@ -73,8 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     load = Load(args.duration, args.connections, args.warmup)
 
     before_commit = _git("rev-parse", "--short", args.ref)
-    after_commit = _git("rev-parse", "--short", "HEAD")
-    dirty = " (with uncommitted changes)" if _git("status", "--porcelain", "--", "app") else ""
+    after_commit = _git("rev-parse", "--short", args.after or "HEAD")
+    dirty = ""
+    if args.after is None and _git("status", "--porcelain", "--", "app"):
+        dirty = " (with uncommitted changes)"
     log(f"bench.compare: before {before_commit} ({args.ref}), after {after_commit}{dirty}")
     log(
         f"{args.posts:,} posts; {args.rounds} rounds of {', '.join(selected)}; "
@@ -83,19 +90,27 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     with tempfile.TemporaryDirectory(prefix="bench-before-") as scratch, ExitStack() as stack:
-        checkout = Path(scratch) / "checkout"
-        _git("worktree", "add", "--detach", str(checkout), args.ref)
-        stack.callback(_git, "worktree", "remove", "--force", str(checkout))
-        sides = [
-            Side(
-                f"before {before_commit}",
-                seed.Dataset(
-                    args.posts, USERS, migrations_from=str(checkout), suffix=f"_{before_commit}"
-                ),
-                checkout,
-            ),
-            Side(f"after {after_commit}", seed.Dataset(args.posts, USERS), PROJECT_ROOT),
-        ]
+
+        def check_out(ref: str, name: str) -> Path:
+            checkout = Path(scratch) / name
+            _git("worktree", "add", "--detach", str(checkout), ref)
+            stack.callback(_git, "worktree", "remove", "--force", str(checkout))
+            return checkout
+
+        def earlier(commit: str, checkout: Path) -> seed.Dataset:
+            return seed.Dataset(
+                args.posts, USERS, migrations_from=str(checkout), suffix=f"_{commit}"
+            )
+
+        before = check_out(args.ref, "before")
+        sides = [Side(f"before {before_commit}", earlier(before_commit, before), before)]
+        if args.after is None:
+            sides.append(
+                Side(f"after {after_commit}", seed.Dataset(args.posts, USERS), PROJECT_ROOT)
+            )
+        else:
+            after = check_out(args.after, "after")
+            sides.append(Side(f"after {after_commit}", earlier(after_commit, after), after))
         run_id = uuid.uuid4().hex[:8]
         servers, envs = [], []
         for number, side in enumerate(sides):
@@ -124,24 +139,37 @@ def main(argv: list[str] | None = None) -> int:
                     side, server = sides[number], servers[number]
                     wait_idle(server.pid)
                     kind = SCENARIOS[name][1]
-                    result = run_scenario(name, server.url, envs[number][kind], load)
+                    env = envs[number][kind]
+                    if load.warmup:  # unmeasured
+                        run_scenario(name, server.url, env, Load(load.warmup, load.connections, 0))
+                    cpu_before = cpu_seconds(server.pid)
+                    result = run_scenario(
+                        name, server.url, env, Load(load.duration, load.connections, 0)
+                    )
+                    responses = result.rps * result.duration_s
+                    cpu = 1e6 * (cpu_seconds(server.pid) - cpu_before) / max(responses, 1)
                     side.results.setdefault(name, []).append(result)
+                    side.cpu_us.setdefault(name, []).append(cpu)
                     log(
                         f"  round {round_number}, {name}, {side.label}: {result.rps:.1f} req/s, "
-                        f"p99 {result.p99_ms:.2f} ms, {result.errors} errors"
+                        f"p99 {result.p99_ms:.2f} ms, {cpu:.0f} µs CPU/response, "
+                        f"{result.errors} errors"
                     )
 
     log("")
     log(f"{'scenario':<10} {'before req/s':>13} {'after req/s':>12} {'after/before':>13}"
-        f" {'before p99':>11} {'after p99':>10}")  # fmt: skip
+        f" {'before p99':>11} {'after p99':>10} {'before CPU':>11} {'after CPU':>10}")  # fmt: skip
     for name in selected:
         before_rps, before_p99 = _summary(sides[0].results[name])
         after_rps, after_p99 = _summary(sides[1].results[name])
+        before_cpu = statistics.median(sides[0].cpu_us[name])
+        after_cpu = statistics.median(sides[1].cpu_us[name])
         log(
             f"{name:<10} {before_rps:>13.1f} {after_rps:>12.1f} "
             f"{100 * after_rps / before_rps:>12.1f}% {before_p99:>11.2f} {after_p99:>10.2f}"
+            f" {before_cpu:>11.0f} {after_cpu:>10.0f}"
         )
-    log("(medians over the rounds; p99 in ms)")
+    log("(medians over the rounds; p99 in ms; CPU: the app process's µs per response)")
     return 0
 
 

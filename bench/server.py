@@ -124,6 +124,11 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, in seconds."""
+    return _cpu_ticks(pid) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_idle(pid: int, timeout: float = 60.0) -> float:
     """Wait until the server process is idle (under 5% of a core for 0.5 s); returns the wait.
 

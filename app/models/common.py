@@ -48,8 +48,10 @@ class APIModel(SQLModel):
         return ensure_storable(value) if isinstance(value, str) else value
 
 
-def example(*examples: dict[str, Any]) -> ConfigDict:
-    """A model's realistic example(s), for Swagger's "Try it out" and ReDoc's samples."""
+def example(*examples: dict[str, Any]) -> Any:
+    """A model's realistic example(s), for Swagger's "Try it out" and ReDoc's samples, as a
+    `model_config`. Typed Any: SQLModel types `model_config` as its own TypedDict (private, a
+    superset of pydantic's ConfigDict), which a ConfigDict may not be assigned to."""
     return ConfigDict(json_schema_extra={"examples": list(examples)})
 
 
@@ -80,6 +82,6 @@ def refuse_null(value: Any) -> Any:
 class Message(APIModel):
     """A plain confirmation, e.g. `{"message": "Successfully added vote"}`."""
 
-    model_config = example({"message": "Successfully added vote"})  # type: ignore[assignment]
+    model_config = example({"message": "Successfully added vote"})
 
     message: str

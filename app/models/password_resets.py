@@ -19,13 +19,13 @@ class PasswordResetToken(APIModel, table=True):
 
 
 class PasswordResetRequest(APIModel):
-    model_config = example({"email": "alice@example.com"})  # type: ignore[assignment]
+    model_config = example({"email": "alice@example.com"})
 
     email: EmailStr
 
 
 class PasswordResetConfirm(APIModel):
-    model_config = example(  # type: ignore[assignment]
+    model_config = example(
         {"token": "the token from the e-mail", "new_password": "a new long password"}
     )
 

@@ -85,7 +85,7 @@ Index(
 
 
 class PostCreate(PostBase):
-    model_config = example(  # type: ignore[assignment]
+    model_config = example(
         {
             "title": "Sourdough starter, week two",
             "content": "Rye flour in the first week made the difference.",
@@ -95,7 +95,7 @@ class PostCreate(PostBase):
 
 
 class PostUpdate(APIModel):
-    model_config = example({"published": False})  # type: ignore[assignment]
+    model_config = example({"published": False})
 
     title: Annotated[Title | None, NotNull] = None
     content: Annotated[Content | None, NotNull] = None
@@ -105,7 +105,7 @@ class PostUpdate(APIModel):
 
 
 class PostPublic(PostBase):
-    model_config = example(  # type: ignore[assignment]
+    model_config = example(
         {
             "id": 42,
             "title": "Sourdough starter, week two",

@@ -40,7 +40,7 @@ class RefreshToken(APIModel, table=True):
 class SessionPublic(APIModel):
     """One logged-in device; `current` is the session of the token that asks."""
 
-    model_config = example(  # type: ignore[assignment]
+    model_config = example(
         {
             "id": 7,
             "created_at": "2026-11-22T09:15:00Z",
@@ -62,7 +62,7 @@ class SessionPublic(APIModel):
 class TokenPair(APIModel):
     """RFC 6749 section 5.1, so OAuth2 clients and Swagger's Authorize button read it as it is."""
 
-    model_config = example(  # type: ignore[assignment]
+    model_config = example(
         {
             "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIiwic2lkIjo3fQ.sig",
             "token_type": "bearer",
@@ -78,6 +78,6 @@ class TokenPair(APIModel):
 
 
 class RefreshRequest(APIModel):
-    model_config = example({"refresh_token": "Jx0q3Y2m9Qb1Vf8sKc7TzR4uW6nLhD5eA0pGiXoM1yE"})  # type: ignore[assignment]
+    model_config = example({"refresh_token": "Jx0q3Y2m9Qb1Vf8sKc7TzR4uW6nLhD5eA0pGiXoM1yE"})
 
     refresh_token: str = Field(max_length=200)

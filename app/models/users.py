@@ -99,7 +99,7 @@ Index(
 
 
 class UserCreate(UserBase):
-    model_config = example(  # type: ignore[assignment]
+    model_config = example(
         {"email": "alice@example.com", "password": "correct horse battery", "name": "Alice Martin"}
     )
 
@@ -162,9 +162,7 @@ _ALICE = {
 class UserPublic(UserBase):
     """What everyone may see of a user: e-mail addresses are private."""
 
-    model_config = example(  # type: ignore[assignment]
-        {key: value for key, value in _ALICE.items() if key != "email"}
-    )
+    model_config = example({key: value for key, value in _ALICE.items() if key != "email"})
 
     id: int
     created_at: datetime
@@ -209,7 +207,7 @@ class UserAdmin(UserMe):
 class UserAdminUpdate(APIModel):
     """What an admin may change of an account: fields left out keep their values."""
 
-    model_config = example({"disabled": True})  # type: ignore[assignment]
+    model_config = example({"disabled": True})
 
     disabled: Annotated[StrictBool | None, NotNull] = None
     is_admin: Annotated[StrictBool | None, NotNull] = None

@@ -26,7 +26,7 @@ class Vote(APIModel, table=True):
 
 
 class VoteCreate(APIModel):
-    model_config = example({"post_id": 1, "dir": 1})  # type: ignore[assignment]
+    model_config = example({"post_id": 1, "dir": 1})
 
     post_id: Annotated[Id, BeforeValidator(_json_integer)]
     dir: Literal[0, 1] = Field(description="1 adds the caller's vote, 0 takes it back")
