@@ -224,6 +224,19 @@ async def test_a_disabled_account_gets_no_email(
     assert mailbox.received == []
 
 
+async def test_a_pending_link_stops_working_when_the_account_is_disabled(
+    client: AsyncClient, mailbox: Mailbox, session: AsyncSession
+) -> None:
+    user = await create_user(client)
+    await ask_reset(client, user["email"])
+    await session.exec(  # type: ignore[call-overload]
+        text("UPDATE users SET disabled = true WHERE id = :id"), params={"id": user["id"]}
+    )
+    await session.commit()
+    response = await confirm(client, token_in(mailbox.only()[1]))
+    assert response.status_code == 400 and response.json() == INVALID
+
+
 async def test_concurrent_confirms_with_one_token_reset_once(
     client: AsyncClient, mailbox: Mailbox
 ) -> None:

@@ -69,7 +69,7 @@ async def reset_password(session: AsyncSession, data: PasswordResetConfirm) -> N
         await session.exec(taken.returning(col(PasswordResetToken.user_id)))
     ).scalar()
     user = await users.find_user(session, user_id) if user_id is not None else None
-    if user is None:
+    if user is None or user.disabled:  # a disabled account's pending links stop working too
         await session.rollback()
         raise BadRequest(INVALID_TOKEN)
     async with users.changing_account(session, gone=_TokenGone):
