@@ -40,6 +40,7 @@ async def assert_session_ended(client: AsyncClient, pair: dict[str, Any]) -> Non
     """Neither token of the pair works any more."""
     assert_unauthorized(await client.get("/users/me", headers=pair["headers"]))
     assert_unauthorized(await client.get("/posts", headers=pair["headers"]))
+    assert_unauthorized(await client.get("/sessions", headers=pair["headers"]))
     response = await refresh(client, pair["refresh_token"])
     assert response.status_code == 401 and response.json() == INVALID_REFRESH
 

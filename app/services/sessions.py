@@ -5,7 +5,7 @@ fails at once (the token check joins the `sessions` row)."""
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, bindparam
+from sqlalchemy import Integer, and_, bindparam
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, delete, select, update
@@ -82,32 +82,29 @@ async def refresh(session: AsyncSession, refresh_token: str) -> TokenPair:
     now = utcnow()
     # The session row first, locked: the order every writer of a session follows (ending one
     # deletes its row, then its tokens by cascade), so a refresh racing a logout waits for it
-    # instead of deadlocking. (SQLite: the transaction holds the write lock anyway.)
+    # instead of deadlocking. (SQLite: the transaction holds the write lock anyway.) The same
+    # statement says whether the session may go on: not expired, its account not disabled.
     of_token = select(col(RefreshToken.session_id)).where(col(RefreshToken.token_hash) == digest)
-    locked = select(col(Session.id)).where(col(Session.id) == of_token.scalar_subquery())
-    session_id = (await session.exec(locked.with_for_update())).first()
-    if session_id is None:  # unknown, or its session has ended
+    live = and_(col(Session.last_used_at) >= _expired_before(now), col(User.disabled).is_(False))
+    locked = (
+        select(col(Session.id), col(Session.user_id), live)
+        .join(User, col(User.id) == col(Session.user_id))
+        .where(col(Session.id) == of_token.scalar_subquery())
+        .with_for_update(of=Session)
+    )
+    found = (await session.exec(locked)).first()
+    if found is None:  # unknown, or its session has ended
         await session.rollback()
         raise Unauthorized(INVALID_REFRESH)
+    session_id, user_id, alive = found
+    assert session_id is not None  # a primary key
     used = update(RefreshToken).where(
         col(RefreshToken.token_hash) == digest, col(RefreshToken.used_at).is_(None)
     )
-    # Of concurrent refreshes with one token, one takes it; the others find it retired.
-    if (await session.exec(used.values(used_at=now))).rowcount == 0:
-        await session.exec(delete(Session).where(col(Session.id) == session_id))
-        await session.commit()
-        raise Unauthorized(INVALID_REFRESH)
-    live = (
-        select(col(Session.user_id))
-        .join(User, col(User.id) == col(Session.user_id))
-        .where(
-            col(Session.id) == session_id,
-            col(Session.last_used_at) >= _expired_before(now),
-            col(User.disabled).is_(False),
-        )
-    )
-    user_id = (await session.exec(live)).first()
-    if user_id is None:  # expired (or the account disabled meanwhile): it ends here
+    # Of concurrent refreshes with one token, one takes it; the others find it retired (a
+    # copy: the session ends). An expired session, or a disabled account's, ends here too.
+    taken = (await session.exec(used.values(used_at=now))).rowcount == 1
+    if not (taken and alive):
         await session.exec(delete(Session).where(col(Session.id) == session_id))
         await session.commit()
         raise Unauthorized(INVALID_REFRESH)
@@ -138,7 +135,8 @@ async def find_session_user(session: AsyncSession, claims: TokenClaims) -> User 
 
 
 async def list_sessions(session: AsyncSession, claims: TokenClaims) -> list[SessionPublic]:
-    """The caller's live sessions, most recently used first."""
+    """The caller's live sessions, most recently used first; 401 when the caller's own session
+    is not among them (ended: its token no longer works). One query, the token check included."""
     statement = (
         select(Session)
         .where(
@@ -147,10 +145,13 @@ async def list_sessions(session: AsyncSession, claims: TokenClaims) -> list[Sess
         )
         .order_by(col(Session.last_used_at).desc(), col(Session.id).desc())
     )
-    return [
+    rows = [
         SessionPublic.model_validate(row, update={"current": row.id == claims.session_id})
         for row in (await session.exec(statement)).all()
     ]
+    if not any(row.current for row in rows):
+        raise Unauthorized()
+    return rows
 
 
 async def end(session: AsyncSession, user_id: int, session_id: int) -> bool:
