@@ -11,13 +11,7 @@ from app.core.errors import Conflict, NotFound
 from app.db.sql import like_ignoring_case, like_pattern
 from app.models import Post, User, UserAdmin, UserAdminUpdate
 from app.services import sessions, users
-
-USER_NOT_FOUND = "User not found"
-
-
-class _UserNotFound(NotFound):
-    detail = USER_NOT_FOUND
-
+from app.services.users import USER_NOT_FOUND
 
 _POSTS = (
     select(func.count())
@@ -70,15 +64,17 @@ async def update_user(
     wanted = changes.model_dump(exclude_unset=True)
     if user_id == admin.id and (wanted.get("disabled") is True or wanted.get("is_admin") is False):
         raise Conflict("Admins cannot disable or demote themselves")
-    user = await users.find_user(session, user_id)
-    if user is None:
+    # The account and its post count, read once: neither flag changes the count.
+    row = (await session.exec(_ONE, params={"user_id": user_id})).first()
+    if row is None:
         raise NotFound(USER_NOT_FOUND)
-    async with users.changing_account(session, gone=_UserNotFound):
+    user, posts = row
+    async with users.changing_account(session, gone=NotFound(USER_NOT_FOUND)):
         user.sqlmodel_update(wanted)
         session.add(user)
         if wanted.get("disabled") is True:
             await sessions.end_every_session(session, user)
-    return await get_user(session, user_id)
+    return _admin_view((user, posts))
 
 
 async def delete_user(session: AsyncSession, admin: User, user_id: int) -> None:

@@ -72,10 +72,6 @@ async def reset_password(session: AsyncSession, data: PasswordResetConfirm) -> N
     if user is None or user.disabled:  # a disabled account's pending links stop working too
         await session.rollback()
         raise BadRequest(INVALID_TOKEN)
-    async with users.changing_account(session, gone=_TokenGone):
+    async with users.changing_account(session, gone=BadRequest(INVALID_TOKEN)):
         await users.set_password(session, user, hashed)
     logger.info("password reset for user %s", user.id)
-
-
-class _TokenGone(BadRequest):
-    detail = INVALID_TOKEN

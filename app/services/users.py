@@ -15,6 +15,7 @@ from app.models import PasswordResetToken, User, UserCreate, UserUpdate, email_k
 from app.services import sessions
 
 EMAIL_TAKEN = "Email already registered"
+USER_NOT_FOUND = "User not found"
 
 
 async def _release_connection(session: AsyncSession) -> None:
@@ -26,12 +27,12 @@ async def _release_connection(session: AsyncSession) -> None:
 
 @asynccontextmanager
 async def changing_account(
-    session: AsyncSession, gone: type[ServiceError] = Unauthorized
+    session: AsyncSession, gone: ServiceError | None = None
 ) -> AsyncIterator[None]:
     """The changes made to an account in the block, committed. The unique index on the
     canonical address decides an e-mail conflict, even between concurrent requests (409); an
-    account a concurrent request deleted leaves nothing to update: `gone` (401 for the
-    caller's own account)."""
+    account a concurrent request deleted leaves nothing to update: `gone` is raised (by
+    default 401, for the caller's own account)."""
     try:
         yield
         await session.commit()
@@ -40,7 +41,7 @@ async def changing_account(
         raise Conflict(EMAIL_TAKEN) from None
     except StaleDataError:
         await session.rollback()
-        raise gone() from None
+        raise (gone or Unauthorized()) from None
 
 
 async def register(session: AsyncSession, data: UserCreate) -> User:
@@ -64,7 +65,7 @@ async def find_user(session: AsyncSession, user_id: int) -> User | None:
 async def get_user(session: AsyncSession, user_id: int) -> User:
     user = await find_user(session, user_id)
     if user is None:
-        raise NotFound("User not found")
+        raise NotFound(USER_NOT_FOUND)
     return user
 
 
