@@ -171,15 +171,7 @@ class UserPublic(UserBase):
 class UserMe(UserPublic):
     """What a user sees of themselves."""
 
-    model_config = example(
-        {
-            "id": 1,
-            "name": "Alice Martin",
-            "created_at": "2026-11-22T09:15:00Z",
-            "email": "alice@example.com",
-            "is_admin": False,
-        }
-    )
+    model_config = example({**_ALICE, "is_admin": False})
 
     email: str
     is_admin: bool
@@ -188,17 +180,7 @@ class UserMe(UserPublic):
 class UserAdmin(UserMe):
     """What an admin sees of any account."""
 
-    model_config = example(
-        {
-            "id": 1,
-            "name": "Alice Martin",
-            "created_at": "2026-11-22T09:15:00Z",
-            "email": "alice@example.com",
-            "is_admin": False,
-            "disabled": False,
-            "posts": 3,
-        }
-    )
+    model_config = example({**_ALICE, "is_admin": False, "disabled": False, "posts": 3})
 
     disabled: bool
     posts: int  # how many posts, drafts included
