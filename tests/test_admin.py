@@ -30,12 +30,12 @@ ADMINS_ONLY = {"detail": "Admins only"}
 USER_ADMIN_KEYS = {"id", "name", "email", "created_at", "is_admin", "disabled", "posts"}
 
 
-def admin_cli(*args: str) -> subprocess.CompletedProcess[str]:
+def admin_cli(*args: str, database_url: str = TEST_DB.url) -> subprocess.CompletedProcess[str]:
     """`python -m app.admin ...` on this run's database, as an operator runs it on the server."""
     return subprocess.run(
         [sys.executable, "-m", "app.admin", *args],
         cwd=PROJECT_ROOT,
-        env={**os.environ, "DATABASE_URL": TEST_DB.url},
+        env={**os.environ, "DATABASE_URL": database_url},
         capture_output=True,
         text=True,
         timeout=60,
@@ -88,6 +88,12 @@ async def test_the_command_line_says_what_is_wrong(client: AsyncClient) -> None:
     assert "Traceback" not in unknown.stderr
     usage = await asyncio.to_thread(admin_cli, "crown", "x@example.com")
     assert usage.returncode == 2 and "invalid choice" in usage.stderr
+    down = await asyncio.to_thread(
+        admin_cli, "promote", "x@example.com", database_url="postgresql://postgres@127.0.0.1:1/x"
+    )
+    assert down.returncode == 1 and "Traceback" not in down.stderr
+    (line,) = down.stderr.splitlines()
+    assert line.startswith("app.admin: ") and "refused" in line.lower(), line
 
 
 # --- who may ----------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """`python -m app.admin promote EMAIL` (or `demote EMAIL`): make an account an admin, or stop
-it being one. Run it on the server (in the container: Render's shell, `railway run`): the first
+it being one. Run it on the server (in the container: Render's Shell tab, `railway ssh`): the first
 admin can be made no other way; after that, admins manage admins through the API too."""
 
 import argparse
@@ -9,6 +9,7 @@ import sys
 from sqlalchemy.exc import DBAPIError
 
 from app.db.engine import SessionFactory, engine
+from app.db.migrations import connection_problem, how_to_fix
 from app.models import User
 from app.services.admin import set_admin
 
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         user = asyncio.run(_set_admin(args.email, promote))
     except (DBAPIError, OSError) as error:
-        print(f"app.admin: the database cannot be reached: {error}", file=sys.stderr)
+        print(f"app.admin: {connection_problem(error)}: {how_to_fix(error)}", file=sys.stderr)
         return 1
     if user is None:
         print(f"app.admin: no account for {args.email!r}", file=sys.stderr)
