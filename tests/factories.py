@@ -3,7 +3,7 @@
 import itertools
 from typing import Any
 
-from httpx import AsyncClient
+from httpx import AsyncClient, Response
 
 DEFAULT_PASSWORD = "correct horse battery"
 _counter = itertools.count(1)
@@ -28,8 +28,13 @@ async def create_user(
     return {**response.json(), "password": password}
 
 
+async def try_login(client: AsyncClient, email: str, password: str = DEFAULT_PASSWORD) -> Response:
+    """`POST /login` as Swagger and OAuth2 clients send it (a form), whatever the outcome."""
+    return await client.post("/login", data={"username": email, "password": password})
+
+
 async def login(client: AsyncClient, email: str, password: str = DEFAULT_PASSWORD) -> str:
-    response = await client.post("/login", data={"username": email, "password": password})
+    response = await try_login(client, email, password)
     assert response.status_code == 200, response.text
     return response.json()["access_token"]
 

@@ -22,6 +22,7 @@ from tests.factories import (
     create_post,
     create_user,
     new_account,
+    try_login,
     unique_email,
     vote,
 )
@@ -262,10 +263,7 @@ async def test_a_disabled_account_cannot_log_in_or_refresh(
 ) -> None:
     admin = await new_admin(client, session)
     user = await create_user(client)
-    login = await client.post(
-        "/login", data={"username": user["email"], "password": user["password"]}
-    )
-    pair = login.json()
+    pair = (await try_login(client, user["email"])).json()
 
     body = await disable(client, admin, user["id"])
     assert body["disabled"] is True
@@ -273,17 +271,13 @@ async def test_a_disabled_account_cannot_log_in_or_refresh(
     assert_unauthorized(await client.get("/users/me", headers=bearer(pair["access_token"])))
     refreshed = await client.post("/token/refresh", json={"refresh_token": pair["refresh_token"]})
     assert refreshed.status_code == 401
-    right = await client.post(
-        "/login", data={"username": user["email"], "password": user["password"]}
-    )
+    right = await try_login(client, user["email"])
     assert right.status_code == 403 and right.json() == {"detail": "Account disabled"}
-    wrong = await client.post("/login", data={"username": user["email"], "password": "wrong one!"})
+    wrong = await try_login(client, user["email"], "wrong one!")
     assert wrong.status_code == 401 and wrong.json() == {"detail": "Incorrect email or password"}
 
     await disable(client, admin, user["id"], False)  # enabled again: logins work
-    again = await client.post(
-        "/login", data={"username": user["email"], "password": user["password"]}
-    )
+    again = await try_login(client, user["email"])
     assert again.status_code == 200
 
 
@@ -350,7 +344,7 @@ async def test_disabling_racing_a_login_never_leaves_a_working_session(
     for _ in range(5):
         user = await create_user(client)
         logged_in, disabled = await asyncio.gather(
-            client.post("/login", data={"username": user["email"], "password": user["password"]}),
+            try_login(client, user["email"]),
             client.patch(
                 f"/admin/users/{user['id']}", json={"disabled": True}, headers=admin["headers"]
             ),

@@ -92,9 +92,12 @@ async def test_login_returns_a_bearer_token(client: AsyncClient) -> None:
     body = response.json()
     assert set(body) == {"access_token", "token_type", "expires_in", "refresh_token"}
     assert body["token_type"] == "bearer"
-    assert body["expires_in"] == settings.ACCESS_TOKEN_EXPIRE_MINUTES * 60
-    assert isinstance(body["access_token"], str) and body["access_token"]
-    assert len(body["refresh_token"]) >= 43  # 256 random bits, URL-safe base64
+    assert body["expires_in"] == settings.ACCESS_TOKEN_EXPIRE_MINUTES * 60 == 15 * 60  # default
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == body["expires_in"]
+    # Opaque: not a JWT, and at least 256 random bits (43 characters of URL-safe base64).
+    assert "." not in body["refresh_token"] and len(body["refresh_token"]) >= 43
+    assert response.headers["cache-control"] == "no-store"
     me = await client.get("/users/me", headers=bearer(body["access_token"]))
     assert me.status_code == 200 and me.json()["id"] == user["id"]
 

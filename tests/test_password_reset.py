@@ -27,10 +27,11 @@ from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
+from app.core.logging import RequestIdFilter
 from app.models import utcnow
 from tests.checks import assert_unauthorized
 from tests.conftest import TEST_DB
-from tests.factories import DEFAULT_PASSWORD, bearer, create_user, login
+from tests.factories import DEFAULT_PASSWORD, bearer, create_user, login, try_login
 from tests.live_server import SERVE, free_port, running
 
 ON_ITS_WAY = {"message": "If the address has an account, a reset link is on its way"}
@@ -66,22 +67,29 @@ def token_in(message: Message) -> str:
     return found.group(1)
 
 
+def send_email_to(monkeypatch: pytest.MonkeyPatch, port: int, **more: Any) -> None:
+    """The app's e-mail settings (for this test): SMTP to 127.0.0.1:`port`, no TLS unless
+    `more` says otherwise."""
+    for name, value in {
+        "EMAIL_BACKEND": "smtp",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": port,
+        "SMTP_SECURITY": "none",
+        "SMTP_TIMEOUT": 5.0,
+        "EMAIL_FROM": "Posts <no-reply@posts.example>",
+        "PASSWORD_RESET_URL": RESET_URL,
+        **more,
+    }.items():
+        monkeypatch.setattr(settings, name, value)
+
+
 @pytest.fixture
 def mailbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
     """A real SMTP server on a free local port (no TLS), and the app's settings pointing at it."""
     box = Mailbox()
     controller = Controller(box, hostname="127.0.0.1", port=free_port())
     controller.start()
-    for name, value in {
-        "EMAIL_BACKEND": "smtp",
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": controller.port,
-        "SMTP_SECURITY": "none",
-        "SMTP_TIMEOUT": 5.0,
-        "EMAIL_FROM": "Posts <no-reply@posts.example>",
-        "PASSWORD_RESET_URL": RESET_URL,
-    }.items():
-        monkeypatch.setattr(settings, name, value)
+    send_email_to(monkeypatch, controller.port)
     try:
         yield box
     finally:
@@ -124,9 +132,7 @@ async def test_the_reset_email_arrives_and_its_token_sets_a_new_password(
     assert response.status_code == 200, response.text
     assert response.json() == {"message": "Password updated"}
     assert_unauthorized(await client.get("/users/me", headers=old_session))  # sessions ended
-    assert (
-        await client.post("/login", data={"username": user["email"], "password": DEFAULT_PASSWORD})
-    ).status_code == 401
+    assert (await try_login(client, user["email"])).status_code == 401
     fresh = bearer(await login(client, user["email"], NEW_PASSWORD))
     assert (await client.get("/users/me", headers=fresh)).status_code == 200
 
@@ -212,14 +218,19 @@ async def test_a_bad_address_is_422(client: AsyncClient) -> None:
         assert response.status_code == 422, (body, response.text)
 
 
+async def disable_in_database(session: AsyncSession, user_id: int) -> None:
+    """As an admin's PATCH would (without making an admin: tests/test_admin.py does that)."""
+    await session.exec(  # type: ignore[call-overload]
+        text("UPDATE users SET disabled = true WHERE id = :id"), params={"id": user_id}
+    )
+    await session.commit()
+
+
 async def test_a_disabled_account_gets_no_email(
     client: AsyncClient, mailbox: Mailbox, session: AsyncSession
 ) -> None:
     user = await create_user(client)
-    await session.exec(  # type: ignore[call-overload]
-        text("UPDATE users SET disabled = true WHERE id = :id"), params={"id": user["id"]}
-    )
-    await session.commit()
+    await disable_in_database(session, user["id"])
     await ask_reset(client, user["email"])
     assert mailbox.received == []
 
@@ -229,10 +240,7 @@ async def test_a_pending_link_stops_working_when_the_account_is_disabled(
 ) -> None:
     user = await create_user(client)
     await ask_reset(client, user["email"])
-    await session.exec(  # type: ignore[call-overload]
-        text("UPDATE users SET disabled = true WHERE id = :id"), params={"id": user["id"]}
-    )
-    await session.commit()
+    await disable_in_database(session, user["id"])
     response = await confirm(client, token_in(mailbox.only()[1]))
     assert response.status_code == 400 and response.json() == INVALID
 
@@ -260,7 +268,7 @@ async def test_a_login_racing_a_reset_never_yields_a_working_token(
         await ask_reset(client, user["email"])
         token = token_in(mailbox.only()[1])
         logged_in, reset = await asyncio.gather(
-            client.post("/login", data={"username": user["email"], "password": DEFAULT_PASSWORD}),
+            try_login(client, user["email"]),
             confirm(client, token, f"reset password {attempt}"),
         )
         assert reset.status_code == 200, reset.text
@@ -278,18 +286,14 @@ async def test_a_mail_server_that_is_down_changes_nothing_and_is_logged(
     client: AsyncClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     user = await create_user(client)
-    monkeypatch.setattr(settings, "EMAIL_BACKEND", "smtp")
-    monkeypatch.setattr(settings, "SMTP_HOST", "127.0.0.1")
-    monkeypatch.setattr(settings, "SMTP_PORT", free_port())  # nothing listens there
-    monkeypatch.setattr(settings, "SMTP_SECURITY", "none")
+    send_email_to(monkeypatch, free_port())  # nothing listens there
+    # The request id the app's log handler adds to each line (app/core/logging.py).
+    caplog.handler.addFilter(RequestIdFilter())
     with caplog.at_level(logging.ERROR, "app.email"):
         response = await ask_reset(client, user["email"])
     (record,) = [r for r in caplog.records if r.name == "app.email"]
     assert f"e-mail to {user['email']} not sent" in record.getMessage()
-    assert (
-        getattr(record, "request_id", response.headers["x-request-id"])
-        == (response.headers["x-request-id"])
-    )
+    assert record.request_id == response.headers["x-request-id"]
     await login(client, user["email"])  # nothing changed
 
 
@@ -368,16 +372,13 @@ async def test_starttls_and_login(
     )
     controller.start()
     try:
-        for name, value in {
-            "EMAIL_BACKEND": "smtp",
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": controller.port,
-            "SMTP_SECURITY": "starttls",
-            "SMTP_USERNAME": "mailer",
-            "SMTP_PASSWORD": "s3cret",
-            "PASSWORD_RESET_URL": RESET_URL,
-        }.items():
-            monkeypatch.setattr(settings, name, value)
+        send_email_to(
+            monkeypatch,
+            controller.port,
+            SMTP_SECURITY="starttls",
+            SMTP_USERNAME="mailer",
+            SMTP_PASSWORD="s3cret",
+        )
         user = await create_user(client)
         await ask_reset(client, user["email"])
         envelope, message = box.only()

@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import bcrypt
 import jwt
 from httpx import AsyncClient, Response
 from sqlalchemy import text
@@ -13,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models import utcnow
 from tests.checks import assert_unauthorized
-from tests.factories import DEFAULT_PASSWORD, bearer, create_user
+from tests.factories import DEFAULT_PASSWORD, bearer, create_user, try_login
 
 REPEATS = 10  # the races are timing games: each runs this many times
 INVALID_REFRESH = {"detail": "Invalid refresh token"}
@@ -37,10 +38,11 @@ async def refresh(client: AsyncClient, refresh_token: str) -> Response:
 
 
 async def assert_session_ended(client: AsyncClient, pair: dict[str, Any]) -> None:
-    """Neither token of the pair works any more."""
-    assert_unauthorized(await client.get("/users/me", headers=pair["headers"]))
-    assert_unauthorized(await client.get("/posts", headers=pair["headers"]))
-    assert_unauthorized(await client.get("/sessions", headers=pair["headers"]))
+    """Neither token of the pair (a login's or a refresh's answer) works any more."""
+    headers = bearer(pair["access_token"])
+    assert_unauthorized(await client.get("/users/me", headers=headers))
+    assert_unauthorized(await client.get("/posts", headers=headers))
+    assert_unauthorized(await client.get("/sessions", headers=headers))
     response = await refresh(client, pair["refresh_token"])
     assert response.status_code == 401 and response.json() == INVALID_REFRESH
 
@@ -52,23 +54,6 @@ async def session_ids(client: AsyncClient, headers: dict[str, str]) -> list[int]
 
 
 # --- logging in -----------------------------------------------------------------------------
-
-
-async def test_login_answers_an_oauth2_token_pair(client: AsyncClient) -> None:
-    user = await create_user(client)
-    response = await client.post(
-        "/login", data={"username": user["email"], "password": user["password"]}
-    )
-    assert response.status_code == 200
-    body = response.json()
-    assert set(body) == {"access_token", "token_type", "expires_in", "refresh_token"}
-    assert body["token_type"] == "bearer"
-    assert body["expires_in"] == 15 * 60  # ACCESS_TOKEN_EXPIRE_MINUTES' default
-    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
-    assert claims["exp"] - claims["iat"] == body["expires_in"]
-    # Opaque: not a JWT, and at least 256 random bits (43 characters of URL-safe base64).
-    assert body["refresh_token"].count(".") == 0 and len(body["refresh_token"]) >= 43
-    assert response.headers["cache-control"] == "no-store"
 
 
 async def test_each_login_is_a_session_of_its_own(client: AsyncClient) -> None:
@@ -145,7 +130,7 @@ async def test_a_refresh_token_works_once_and_its_reuse_ends_the_session(
     reused = await refresh(client, pair["refresh_token"])
     assert reused.status_code == 401 and reused.json() == INVALID_REFRESH
     assert reused.headers["www-authenticate"] == "Bearer"
-    await assert_session_ended(client, {**renewed, "headers": bearer(renewed["access_token"])})
+    await assert_session_ended(client, renewed)
     await assert_session_ended(client, pair)
     # The account's other sessions live on.
     assert (await client.get("/users/me", headers=other_device["headers"])).status_code == 200
@@ -290,6 +275,17 @@ async def test_deleting_the_account_deletes_its_sessions(
 # --- races ----------------------------------------------------------------------------------
 
 
+async def slow_down_password_check(session: AsyncSession, user_id: int, rounds: int) -> None:
+    """The account's hash (of DEFAULT_PASSWORD) at a higher bcrypt cost than the suite's, so
+    that a login spends a while in its password check and overlaps the request it races."""
+    slow_hash = bcrypt.hashpw(DEFAULT_PASSWORD.encode(), bcrypt.gensalt(rounds)).decode()
+    await session.exec(  # type: ignore[call-overload]
+        text("UPDATE users SET hashed_password = :hash WHERE id = :id"),
+        params={"hash": slow_hash, "id": user_id},
+    )
+    await session.commit()
+
+
 async def test_of_concurrent_refreshes_with_one_token_exactly_one_succeeds(
     client: AsyncClient,
 ) -> None:
@@ -303,7 +299,7 @@ async def test_of_concurrent_refreshes_with_one_token_exactly_one_succeeds(
         statuses = sorted(response.status_code for response in responses)
         assert statuses == [200, 401, 401, 401], [r.text for r in responses]
         (winner,) = [r.json() for r in responses if r.status_code == 200]
-        await assert_session_ended(client, {**winner, "headers": bearer(winner["access_token"])})
+        await assert_session_ended(client, winner)
 
 
 async def test_a_refresh_racing_a_logout_never_outlives_it(client: AsyncClient) -> None:
@@ -318,8 +314,7 @@ async def test_a_refresh_racing_a_logout_never_outlives_it(client: AsyncClient) 
         assert renewed.status_code in (200, 401), renewed.text
         await assert_session_ended(client, pair)
         if renewed.status_code == 200:
-            body = renewed.json()
-            await assert_session_ended(client, {**body, "headers": bearer(body["access_token"])})
+            await assert_session_ended(client, renewed.json())
 
 
 async def test_a_login_racing_a_password_change_never_yields_a_working_token(
@@ -328,28 +323,20 @@ async def test_a_login_racing_a_password_change_never_yields_a_working_token(
     """API.md: a login whose password check started before a password change never yields a
     working token. The account's hash gets a higher bcrypt cost, so that both requests spend
     a while in bcrypt and overlap."""
-    import bcrypt
-
     for attempt in range(REPEATS):
         user = await create_user(client)
-        slow_hash = bcrypt.hashpw(DEFAULT_PASSWORD.encode(), bcrypt.gensalt(8)).decode()
-        await session.exec(  # type: ignore[call-overload]
-            text("UPDATE users SET hashed_password = :hash WHERE id = :id"),
-            params={"hash": slow_hash, "id": user["id"]},
-        )
-        await session.commit()
+        await slow_down_password_check(session, user["id"], rounds=8)
         changer = await log_in(client, user)
         new_password = f"new password {attempt}"
         change = {"password": new_password, "current_password": DEFAULT_PASSWORD}
         login, changed = await asyncio.gather(
-            client.post("/login", data={"username": user["email"], "password": DEFAULT_PASSWORD}),
+            try_login(client, user["email"]),
             client.patch("/users/me", json=change, headers=changer["headers"]),
         )
         assert changed.status_code == 200, changed.text
         assert login.status_code in (200, 401), login.text
         if login.status_code == 200:
-            body = login.json()
-            await assert_session_ended(client, {**body, "headers": bearer(body["access_token"])})
+            await assert_session_ended(client, login.json())
         fresh = await log_in(client, {**user, "password": new_password})
         assert (await client.get("/users/me", headers=fresh["headers"])).status_code == 200
 
@@ -364,24 +351,16 @@ async def test_a_login_racing_logout_all_never_yields_a_working_token(
 ) -> None:
     """Logout-all is quick and the login's bcrypt check (at a higher cost for this account)
     slow: the check starts before the logout-all and ends after it."""
-    import bcrypt
-
     user = await create_user(client)
-    slow_hash = bcrypt.hashpw(DEFAULT_PASSWORD.encode(), bcrypt.gensalt(10)).decode()
-    await session.exec(  # type: ignore[call-overload]
-        text("UPDATE users SET hashed_password = :hash WHERE id = :id"),
-        params={"hash": slow_hash, "id": user["id"]},
-    )
-    await session.commit()
+    await slow_down_password_check(session, user["id"], rounds=10)
     for _ in range(3):
         device = await log_in(client, user)
 
         login, logout_all = await asyncio.gather(
-            client.post("/login", data={"username": user["email"], "password": DEFAULT_PASSWORD}),
+            try_login(client, user["email"]),
             logout_all_soon(client, device["headers"]),
         )
         assert logout_all.status_code == 204, logout_all.text
         assert login.status_code in (200, 401), login.text
         if login.status_code == 200:
-            body = login.json()
-            await assert_session_ended(client, {**body, "headers": bearer(body["access_token"])})
+            await assert_session_ended(client, login.json())
