@@ -6,6 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from app.core.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized
+from app.ratelimit.limits import RateLimited
+
 
 class ErrorMessage(BaseModel):
     """The body of every error the service raises (422 keeps FastAPI's own shape)."""
@@ -27,15 +30,16 @@ _DESCRIPTIONS = {
 }
 
 # The message each error carries unless the route says otherwise (`detail_404=...`).
+# The service's own messages come from the errors that carry them.
 _MESSAGES: dict[int, str | list[str]] = {
-    400: "There was an error parsing the body",
-    401: ["Not authenticated", "Could not validate credentials"],
-    403: "Not authorized to perform requested action",
-    404: "Not found",
-    409: "Conflict",
-    413: "Content Too Large",
-    429: "Too many requests, retry later",
-    503: "Database unavailable",
+    400: "There was an error parsing the body",  # FastAPI's (app/web/errors.py)
+    401: ["Not authenticated", Unauthorized.detail],  # no token (FastAPI's), a bad one (ours)
+    403: Forbidden.detail,
+    404: NotFound.detail,
+    409: Conflict.detail,
+    413: "Content Too Large",  # app/web/request_limits.py
+    429: RateLimited.detail,
+    503: ServiceUnavailable.detail,
 }
 
 
