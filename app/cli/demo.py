@@ -6,7 +6,7 @@ DEMO_PASSWORD ("demo-password").
 
 Safe to run again: users are found by email (case-insensitively), a post is created only if
 its owner has no post with that title, and votes go in through the app's own
-INSERT ... ON CONFLICT DO NOTHING. A second run creates nothing and prints the same logins.
+vote statement (a vote is added once). A second run creates nothing and prints the same logins.
 """
 
 import asyncio
@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict
 from app.core.security import verify_password
 from app.db.engine import SessionFactory, engine
 from app.db.migrations import upgrade_to_head
@@ -26,7 +26,7 @@ from app.models import Post, PostCreate, User, UserCreate
 from app.services.admin import set_admin
 from app.services.posts import create_posts
 from app.services.users import find_by_email, register
-from app.services.votes import add_vote
+from app.services.votes import add_vote_for_demo
 
 DEMO_PASSWORD = "demo-password"
 
@@ -186,14 +186,13 @@ async def seed(session: AsyncSession) -> dict[str, Tally]:
         post_ids.update(await _ensure_posts(session, owner, mine, tallies["posts"]))
     for post in POSTS:
         for voter in post.voters:
-            # add_vote inserts with ON CONFLICT DO NOTHING and reports a duplicate as Conflict.
-            try:
-                await add_vote(session, users[voter], post_ids[post.title])
+            voter_id = users[voter].id
+            assert voter_id is not None
+            # Not added: there already, or its owner has made it a draft since (their choice).
+            if await add_vote_for_demo(session, voter_id, post_ids[post.title]):
                 tallies["votes"].created += 1
-            except Conflict:
+            else:
                 tallies["votes"].existing += 1
-            except NotFound:
-                pass  # its owner has made it a draft since: leave their choice alone
     return tallies
 
 

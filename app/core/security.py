@@ -21,10 +21,11 @@ from app.core.config import settings
 ALGORITHM = "HS256"
 T = TypeVar("T")
 
-# bcrypt is CPU-bound and releases the GIL. It runs on threads of its own, one fewer than the
-# cores (the event loop keeps one), at a lower CPU priority: a burst of logins queues up and
-# takes the CPU that the other requests leave, instead of stalling them.
-BCRYPT_NICENESS = 5
+# bcrypt is CPU-bound and releases the GIL. It runs on threads of its own, one per core, at a
+# lower CPU priority: logins alone use every core (one worker hashes as fast as the machine
+# can), while a burst of them next to other requests takes only the CPU those leave, instead
+# of stalling them.
+BCRYPT_NICENESS = 10
 _dummy_hash: bytes | None = None
 
 
@@ -33,8 +34,15 @@ def _lower_priority() -> None:
         os.nice(BCRYPT_NICENESS)  # Linux: this thread only
 
 
+def _usable_cores() -> int:
+    """The cores this process may run on (a container's CPU set, where there is one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 _bcrypt_threads = ThreadPoolExecutor(
-    max_workers=max(1, (os.cpu_count() or 1) - 1),
+    max_workers=_usable_cores(),
     thread_name_prefix="bcrypt",
     initializer=_lower_priority,
 )

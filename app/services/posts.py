@@ -9,7 +9,20 @@ use the session.
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, bindparam, exists, func, or_, true
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    insert,
+    literal_column,
+    or_,
+    true,
+)
 from sqlalchemy import select as sql_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -21,6 +34,7 @@ from app.core.security import TokenClaims
 from app.db import reads
 from app.db.reads import Query, Row
 from app.db.sql import like_ignoring_case, like_pattern
+from app.db.statements import run_alone
 from app.models import (
     Post,
     PostCreate,
@@ -32,6 +46,7 @@ from app.models import (
     Vote,
     utcnow,
 )
+from app.services.sessions import SESSION_ALIVE
 
 POST_NOT_FOUND = "Post not found"
 _viewer = bindparam("viewer_id", type_=Integer)
@@ -65,17 +80,15 @@ _VOTED = (
 _NEWEST_FIRST = (col(Post.created_at).desc(), col(Post.id).desc())
 
 
+# The post's own columns in a `PostPublic`, in `_to_public`'s order.
+_PUBLIC_COLUMNS = ("id", "title", "content", "published", "created_at", "updated_at", "owner_id")
+
+
 def _post_public(*where: ColumnElement[bool]) -> Any:
     """Post, owner, vote count and the viewer's vote, for the visible posts matching `where`."""
     return (
         sql_select(
-            col(Post.id),
-            col(Post.title),
-            col(Post.content),
-            col(Post.published),
-            col(Post.created_at),
-            col(Post.updated_at),
-            col(Post.owner_id),
+            *(col(getattr(Post, name)) for name in _PUBLIC_COLUMNS),
             col(User.name).label("owner_name"),
             col(User.created_at).label("owner_created_at"),
             _VOTES,
@@ -189,9 +202,10 @@ async def _get_many(session: AsyncSession, viewer_id: int, ids: Sequence[int]) -
     return [by_id[post_id] for post_id in ids if post_id in by_id]
 
 
-_VISIBLE_POST = select(Post).where(
-    col(Post.id) == bindparam("post_id", type_=Integer), visible_to(_viewer)
-)
+_THE_POST = col(Post.id) == bindparam("post_id", type_=Integer)
+_VISIBLE_POST = select(Post).where(_THE_POST, visible_to(_viewer))
+# The writes' check, inside their own statement: post `post_id` is one the caller may see.
+VISIBLE_POST_EXISTS = exists().where(_THE_POST, visible_to(_viewer))
 
 
 async def get_any_post(session: AsyncSession, post_id: int) -> Post:
@@ -237,9 +251,59 @@ async def create_posts(
     return created
 
 
-async def create_post(session: AsyncSession, owner: User, data: PostCreate) -> PostPublic:
-    (post,) = await create_posts(session, owner, [data])
-    return post
+_POSTS: Table = Post.__table__  # type: ignore[attr-defined]  # SQLModel sets __table__ at run time
+_USERS: Table = User.__table__  # type: ignore[attr-defined]
+
+
+_OWNER = _USERS.alias("owner")
+
+
+def _owners(column: str) -> Any:
+    """The new post's owner's `column`, for RETURNING (spelt out: SQLAlchemy does not
+    correlate a subquery of RETURNING with the table written to)."""
+    owner = sql_select(_OWNER.c[column]).where(_OWNER.c.id == literal_column("posts.owner_id"))
+    return owner.scalar_subquery()
+
+
+_NEW_POST = ("title", "content", "published", "owner_id", "created_at")
+# One statement: the caller's session checked, the post written, and the post returned as
+# `_to_public` reads it (no votes yet, so none of them the caller's).
+_CREATE = (
+    insert(_POSTS)
+    .from_select(
+        _NEW_POST,
+        sql_select(*(bindparam(name, type_=_POSTS.c[name].type) for name in _NEW_POST)).where(
+            SESSION_ALIVE
+        ),
+    )
+    .returning(
+        *(_POSTS.c[name] for name in _PUBLIC_COLUMNS),
+        _owners("name"),
+        _owners("created_at"),
+        literal_column("0"),
+        false(),
+    )
+)
+
+
+async def create_post(session: AsyncSession, viewer: TokenClaims, data: PostCreate) -> PostPublic:
+    """The new post; 401 when the caller's session has ended, or their account is deleted
+    meanwhile (the foreign key refuses the post)."""
+    params = {
+        **data.model_dump(),
+        "owner_id": viewer.user_id,
+        "created_at": utcnow(),
+        "viewer_id": viewer.user_id,
+        "session_id": viewer.session_id,
+    }
+    try:
+        row = (await run_alone(session, _CREATE, params)).first()
+    except IntegrityError:
+        await session.rollback()
+        raise Unauthorized() from None
+    if row is None:
+        raise Unauthorized()
+    return _to_public(row)
 
 
 async def update_post(session: AsyncSession, post: Post, changes: dict[str, Any]) -> PostPublic:

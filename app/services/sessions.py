@@ -5,7 +5,7 @@ fails at once (the token check joins the `sessions` row)."""
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, and_, bindparam
+from sqlalchemy import Integer, and_, bindparam, exists
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, delete, select, update
@@ -117,20 +117,19 @@ async def refresh(session: AsyncSession, refresh_token: str) -> TokenPair:
     return _pair(user_id, session_id, new_token)
 
 
-# The caller, in a session of theirs that lives: what every endpoint that changes data checks.
-_SESSION_USER = (
-    select(User)
-    .join(Session, col(Session.user_id) == col(User.id))
-    .where(
-        col(User.id) == bindparam("user_id", type_=Integer),
-        col(Session.id) == bindparam("session_id", type_=Integer),
-    )
+# The token's session still lives (sessions are deleted when they end): the check that writes
+# make inside their own statement, with the parameters `viewer_id` and `session_id`.
+SESSION_ALIVE = exists().where(
+    col(Session.id) == bindparam("session_id", type_=Integer),
+    col(Session.user_id) == bindparam("viewer_id", type_=Integer),
 )
+# The caller, in a session of theirs that lives: for the endpoints that need the account.
+_SESSION_USER = select(User).where(col(User.id) == bindparam("viewer_id"), SESSION_ALIVE)
 
 
 async def find_session_user(session: AsyncSession, claims: TokenClaims) -> User | None:
     """The token's user, if its session still lives (sessions are deleted when they end)."""
-    params = {"user_id": claims.user_id, "session_id": claims.session_id}
+    params = {"viewer_id": claims.user_id, "session_id": claims.session_id}
     return (await session.exec(_SESSION_USER, params=params)).first()
 
 

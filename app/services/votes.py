@@ -1,54 +1,104 @@
-"""Votes: one per user and post, guarded by the primary key."""
+"""Votes: one per user and post, guarded by the primary key.
+
+Adding or taking back a vote is one statement that checks the caller's session and the post
+and writes. Only when it writes nothing does a second query find out why (401, 404 or 409).
+"""
 
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Insert,
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    exists,
+)
+from sqlalchemy import select as sql_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, delete
+from sqlmodel import delete, insert, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.errors import Conflict, NotFound, Unauthorized
-from app.models import User, Vote, utcnow
-from app.services.posts import POST_NOT_FOUND, get_visible_post
-from app.services.users import find_user
+from app.core.security import TokenClaims
+from app.db.statements import run_alone
+from app.models import Vote, utcnow
+from app.services.posts import POST_NOT_FOUND, VISIBLE_POST_EXISTS
+from app.services.sessions import SESSION_ALIVE
 
-_INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+# The table, not the ORM class: these statements need none of the ORM's machinery.
+_VOTES: Table = Vote.__table__  # type: ignore[attr-defined]  # SQLModel sets __table__ at run time
+_post = bindparam("post_id", type_=Integer)
+_voter = bindparam("viewer_id", type_=Integer)
+_CALLERS_VOTE = and_(_VOTES.c.post_id == _post, _VOTES.c.user_id == _voter)
+_MAY_VOTE = and_(SESSION_ALIVE, VISIBLE_POST_EXISTS)
+
+_now = bindparam("now", type_=_VOTES.c.created_at.type)
 
 
-async def add_vote(session: AsyncSession, user: User, post_id: int) -> None:
-    user_id = user.id  # read now: a rollback below expires the loaded user
-    assert user_id is not None
-    await get_visible_post(session, user_id, post_id)
-    insert = _INSERTS[session.get_bind().dialect.name]
-    # INSERT ... ON CONFLICT DO NOTHING: the primary key settles concurrent duplicates.
-    statement = (
-        insert(Vote)
-        .values(post_id=post_id, user_id=user_id, created_at=utcnow())
-        .on_conflict_do_nothing()
-        .returning(col(Vote.post_id))  # a row back means this request inserted the vote
+def _adding(may_vote: ColumnElement[bool]) -> Insert:
+    # Of two concurrent requests that both find no vote yet, the primary key refuses the second.
+    return (
+        insert(_VOTES)
+        .from_select(
+            ["post_id", "user_id", "created_at"],
+            sql_select(_post, _voter, _now).where(may_vote, ~exists().where(_CALLERS_VOTE)),
+        )
+        .returning(_VOTES.c.post_id)
     )
+
+
+_ADD = _adding(_MAY_VOTE)
+_ADD_FOR_DEMO = _adding(VISIBLE_POST_EXISTS)
+_REMOVE = delete(_VOTES).where(_CALLERS_VOTE, _MAY_VOTE).returning(_VOTES.c.post_id)
+_WHY_NOT = select(SESSION_ALIVE, VISIBLE_POST_EXISTS)
+
+
+def _added(result: CursorResult[Any]) -> bool:
+    """Whether the statement wrote its row (RETURNING: psycopg's async rowcount is gone by the
+    time the session's buffered result is read)."""
+    return result.first() is not None
+
+
+def _params(claims: TokenClaims, post_id: int) -> dict[str, Any]:
+    return {"viewer_id": claims.user_id, "session_id": claims.session_id, "post_id": post_id}
+
+
+async def _explain_refusal(session: AsyncSession, params: dict[str, Any]) -> None:
+    """Raise 401 when the caller's session has ended, 404 when the post is not visible."""
+    alive, visible = (await session.exec(_WHY_NOT, params=params)).one()
+    await session.rollback()
+    if not alive:
+        raise Unauthorized()
+    if not visible:
+        raise NotFound(POST_NOT_FOUND)
+
+
+async def add_vote(session: AsyncSession, claims: TokenClaims, post_id: int) -> None:
+    params = _params(claims, post_id)
     try:
-        inserted = (await session.exec(statement)).first() is not None
-        await session.commit()
+        added = _added(await run_alone(session, _ADD, {**params, "now": utcnow()}))
     except IntegrityError:
-        # A foreign key: the post, or the voter's account, was deleted meanwhile.
+        # A concurrent vote of the caller's came first (primary key), or the post or the
+        # caller's account was deleted meanwhile (foreign keys).
         await session.rollback()
-        if await find_user(session, user_id) is None:
-            raise Unauthorized() from None
-        raise NotFound(POST_NOT_FOUND) from None
-    if not inserted:
-        raise Conflict(f"User {user_id} has already voted on post {post_id}")
+        added = False
+    if not added:
+        await _explain_refusal(session, params)
+        raise Conflict(f"User {claims.user_id} has already voted on post {post_id}")
 
 
-async def remove_vote(session: AsyncSession, user: User, post_id: int) -> None:
-    assert user.id is not None
-    await get_visible_post(session, user.id, post_id)
-    statement = (
-        delete(Vote)
-        .where(col(Vote.post_id) == post_id, col(Vote.user_id) == user.id)
-        .returning(col(Vote.post_id))
-    )
-    deleted = (await session.exec(statement)).first() is not None
-    await session.commit()
-    if not deleted:
+async def add_vote_for_demo(session: AsyncSession, voter_id: int, post_id: int) -> bool:
+    """For app.demo, which votes for its users without a session of theirs: the vote, unless
+    they have voted already or may not see the post. True when it was added."""
+    params = {"viewer_id": voter_id, "post_id": post_id, "now": utcnow()}
+    return _added(await run_alone(session, _ADD_FOR_DEMO, params))
+
+
+async def remove_vote(session: AsyncSession, claims: TokenClaims, post_id: int) -> None:
+    params = _params(claims, post_id)
+    if not _added(await run_alone(session, _REMOVE, params)):
+        await _explain_refusal(session, params)
         raise NotFound("Vote does not exist")

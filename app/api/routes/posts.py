@@ -64,10 +64,10 @@ async def list_posts(
     response_description="The new post, with no votes yet",
     responses=WITH_BODY,
 )
-async def create_post(session: SessionDep, user: CurrentUser, data: PostCreate) -> PostPublic:
+async def create_post(session: SessionDep, viewer: Viewer, data: PostCreate) -> PostPublic:
     """A title (1 to 200 characters, at least one of them visible), the content (1 to 10,000
     characters) and `published` (default true; false keeps it a draft only you can see)."""
-    return await posts.create_post(session, user, data)
+    return await posts.create_post(session, viewer, data)
 
 
 @router.post(

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Response, status
 
-from app.api.deps import CurrentUser, SessionDep
+from app.api.deps import SessionDep, Viewer
 from app.api.responses import error_responses
 from app.models import Message, VoteCreate
 from app.services import votes
@@ -37,13 +37,13 @@ router = APIRouter(prefix="/vote", tags=["votes"])
     },
 )
 async def vote(
-    session: SessionDep, user: CurrentUser, data: VoteCreate, response: Response
+    session: SessionDep, viewer: Viewer, data: VoteCreate, response: Response
 ) -> Message:
     """`dir: 1` adds your vote for the post (201; once per post), `dir: 0` takes it back (200).
     Every post shows how many users voted for it (`votes`) and whether you did (`voted`)."""
     if data.dir == 1:
-        await votes.add_vote(session, user, data.post_id)
+        await votes.add_vote(session, viewer, data.post_id)
         return Message(message="Successfully added vote")
-    await votes.remove_vote(session, user, data.post_id)
+    await votes.remove_vote(session, viewer, data.post_id)
     response.status_code = status.HTTP_200_OK
     return Message(message="Successfully deleted vote")
