@@ -98,3 +98,33 @@ async def test_search_and_single_post_are_one_statement_too(
         one = await client.get(f"/posts/{post_id}", headers=alice["headers"])
     assert one.status_code == 200
     assert len(statements) == 1, statements
+
+
+async def test_each_write_to_a_post_is_one_statement_with_the_token_check(
+    client: AsyncClient, recorded_statements: Any
+) -> None:
+    """Writing a post, changing it, voting, taking the vote back and deleting the post: one
+    statement each, which checks the caller's session too, and answers."""
+    alice = await new_account(client, name="alice")
+    headers = alice["headers"]
+    post_body = {"title": "One statement", "content": "each", "published": True}
+    with recorded_statements() as statements:
+        created = await client.post("/posts", json=post_body, headers=headers)
+    assert created.status_code == 201
+    post_id = created.json()["id"]
+    writes = [
+        ("PUT", f"/posts/{post_id}", {**post_body, "title": "Replaced"}, 200),
+        ("PATCH", f"/posts/{post_id}", {"content": "patched"}, 200),
+        ("POST", "/vote", {"post_id": post_id, "dir": 1}, 201),
+        ("POST", "/vote", {"post_id": post_id, "dir": 0}, 200),
+        ("DELETE", f"/posts/{post_id}", None, 204),
+    ]
+    counts = {"POST /posts": len(statements)}
+    assert "FROM sessions" in statements[0]
+    for method, path, body, status in writes:
+        with recorded_statements() as statements:
+            response = await client.request(method, path, json=body, headers=headers)
+        assert response.status_code == status, (method, path, response.text)
+        counts[f"{method} {path}"] = len(statements)
+        assert "FROM sessions" in statements[0]
+    assert set(counts.values()) == {1}, counts

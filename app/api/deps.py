@@ -12,10 +12,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.errors import Forbidden, Unauthorized
 from app.core.security import TokenClaims, decode_access_token
 from app.db.engine import get_session
-from app.models import MAX_ID, Post, User, ensure_storable
+from app.models import MAX_ID, User, ensure_storable
 from app.ratelimit.buckets import Limit as BucketLimit
 from app.ratelimit.limits import RateLimits
-from app.services import posts, sessions
+from app.services import sessions
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
@@ -77,34 +77,6 @@ Search = Annotated[
     SearchText | None,
     Query(max_length=200, description="Case-insensitive literal substring of the title"),
 ]
-
-
-async def get_visible_post(session: SessionDep, user: CurrentUser, post_id: PostId) -> Post:
-    """The post, if the caller may see it: others' drafts do not exist (404)."""
-    assert user.id is not None
-    return await posts.get_visible_post(session, user.id, post_id)
-
-
-VisiblePost = Annotated[Post, Depends(get_visible_post)]
-
-
-async def get_owned_post(post: VisiblePost, user: CurrentUser) -> Post:
-    if post.owner_id != user.id:
-        raise Forbidden()
-    return post
-
-
-OwnedPost = Annotated[Post, Depends(get_owned_post)]
-
-
-async def get_deletable_post(session: SessionDep, user: CurrentUser, post_id: PostId) -> Post:
-    """The post, for its owner; for an admin, any post by its id, drafts included."""
-    if user.is_admin:
-        return await posts.get_any_post(session, post_id)
-    return await get_owned_post(await get_visible_post(session, user, post_id), user)
-
-
-DeletablePost = Annotated[Post, Depends(get_deletable_post)]
 
 
 def client_address(request: Request) -> str:

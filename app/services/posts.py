@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
     exists,
     false,
     func,
@@ -25,11 +26,10 @@ from sqlalchemy import (
 )
 from sqlalchemy import select as sql_select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import col, delete, select
+from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.errors import NotFound, Unauthorized
+from app.core.errors import Forbidden, NotFound, Unauthorized
 from app.core.security import TokenClaims
 from app.db import reads
 from app.db.reads import Query, Row
@@ -202,28 +202,48 @@ async def _get_many(session: AsyncSession, viewer_id: int, ids: Sequence[int]) -
     return [by_id[post_id] for post_id in ids if post_id in by_id]
 
 
-_THE_POST = col(Post.id) == bindparam("post_id", type_=Integer)
-_VISIBLE_POST = select(Post).where(_THE_POST, visible_to(_viewer))
+# --- Writes: each is one statement through the session, which checks the caller's session
+# (SESSION_ALIVE) and the post, writes, and returns what the response needs. Only when it
+# writes nothing does a second query find out why (`explain_refusal`).
+
+# The tables, not the ORM classes: these statements need none of the ORM's machinery.
+_POSTS: Table = Post.__table__  # type: ignore[attr-defined]  # SQLModel sets __table__ at run time
+_OWNER: Table = User.__table__.alias("owner")  # type: ignore[attr-defined]
+_VOTE_TABLE: Table = Vote.__table__  # type: ignore[attr-defined]
+_now = bindparam("now", type_=_POSTS.c.updated_at.type)
+# In RETURNING, SQLAlchemy neither qualifies the written table's columns nor correlates
+# subqueries with it: the columns the subqueries need are spelt out.
+_RETURNED_OWNER: ColumnElement[int] = literal_column("posts.owner_id")
+_RETURNED_POST: ColumnElement[int] = literal_column("posts.id")
+
+
+def _owners(column: str) -> Any:
+    """The written post's owner's `column`, for RETURNING."""
+    return sql_select(_OWNER.c[column]).where(_OWNER.c.id == _RETURNED_OWNER).scalar_subquery()
+
+
+_post_id = bindparam("post_id", type_=Integer)
+_THE_POST = col(Post.id) == _post_id
+_CALLER_IS_ADMIN = exists().where(_VIEWER.c.id == _viewer, _VIEWER.c.is_admin)
 # The writes' check, inside their own statement: post `post_id` is one the caller may see.
 VISIBLE_POST_EXISTS = exists().where(_THE_POST, visible_to(_viewer))
+_WHY_NOT = select(SESSION_ALIVE, VISIBLE_POST_EXISTS)
 
 
-async def get_any_post(session: AsyncSession, post_id: int) -> Post:
-    """Any post by its id, drafts and disabled accounts' included: for admins, who may delete
-    it."""
-    post = await session.get(Post, post_id)
-    if post is None:
+async def explain_refusal(session: AsyncSession, params: dict[str, Any]) -> None:
+    """After a write to post `post_id` that found nothing to write: 401 when the caller's
+    session has ended, 404 when the post is not one they may see; else it returns (the
+    caller may see the post but not change it)."""
+    alive, visible = (await session.exec(_WHY_NOT, params=params)).one()
+    await session.rollback()
+    if not alive:
+        raise Unauthorized()
+    if not visible:
         raise NotFound(POST_NOT_FOUND)
-    return post
 
 
-async def get_visible_post(session: AsyncSession, viewer_id: int, post_id: int) -> Post:
-    """The post (for changes), if the viewer may see it: others' drafts do not exist (404)."""
-    params = {"viewer_id": viewer_id, "post_id": post_id}
-    post = (await session.exec(_VISIBLE_POST, params=params)).first()
-    if post is None:
-        raise NotFound(POST_NOT_FOUND)
-    return post
+def caller_params(viewer: TokenClaims, post_id: int) -> dict[str, Any]:
+    return {"viewer_id": viewer.user_id, "session_id": viewer.session_id, "post_id": post_id}
 
 
 async def create_posts(
@@ -249,20 +269,6 @@ async def create_posts(
     if len(created) < len(ids):
         raise Unauthorized()
     return created
-
-
-_POSTS: Table = Post.__table__  # type: ignore[attr-defined]  # SQLModel sets __table__ at run time
-_USERS: Table = User.__table__  # type: ignore[attr-defined]
-
-
-_OWNER = _USERS.alias("owner")
-
-
-def _owners(column: str) -> Any:
-    """The new post's owner's `column`, for RETURNING (spelt out: SQLAlchemy does not
-    correlate a subquery of RETURNING with the table written to)."""
-    owner = sql_select(_OWNER.c[column]).where(_OWNER.c.id == literal_column("posts.owner_id"))
-    return owner.scalar_subquery()
 
 
 _NEW_POST = ("title", "content", "published", "owner_id", "created_at")
@@ -306,39 +312,79 @@ async def create_post(session: AsyncSession, viewer: TokenClaims, data: PostCrea
     return _to_public(row)
 
 
-async def update_post(session: AsyncSession, post: Post, changes: dict[str, Any]) -> PostPublic:
-    """Apply `changes`; `updated_at` moves only when a value really changes. A post deleted
-    by a concurrent request (or with its owner's account) since it was loaded is 404."""
-    changed = {key: value for key, value in changes.items() if getattr(post, key) != value}
-    if changed:
-        post.sqlmodel_update(changed)
-        post.updated_at = utcnow()
-        session.add(post)
-        try:
-            await session.commit()
-        except StaleDataError:  # the UPDATE found no row
-            await session.rollback()
-            raise NotFound(POST_NOT_FOUND) from None
-    assert post.id is not None
-    updated = await _get_many(session, post.owner_id, [post.id])
-    if not updated:
-        raise NotFound(POST_NOT_FOUND)
-    return updated[0]
+# PUT and PATCH: a field left out (None) keeps its value (PATCH refuses null in the body).
+_EDITABLE = ("title", "content", "published")
+_EDITED = {
+    name: func.coalesce(bindparam(name, type_=_POSTS.c[name].type), _POSTS.c[name])
+    for name in _EDITABLE
+}
+_UPDATE = (
+    update(_POSTS)
+    .where(_POSTS.c.id == _post_id, _POSTS.c.owner_id == _viewer, SESSION_ALIVE)
+    .values(
+        **_EDITED,
+        # `updated_at` moves only when a value really changes.
+        updated_at=case(
+            (or_(*(_POSTS.c[name] != value for name, value in _EDITED.items())), _now),
+            else_=_POSTS.c.updated_at,
+        ),
+    )
+    .returning(
+        *(_POSTS.c[name] for name in _PUBLIC_COLUMNS),
+        _owners("name"),
+        _owners("created_at"),
+        sql_select(func.count()).where(_VOTE_TABLE.c.post_id == _RETURNED_POST).scalar_subquery(),
+        exists().where(_VOTE_TABLE.c.post_id == _RETURNED_POST, _VOTE_TABLE.c.user_id == _viewer),
+    )
+)
 
 
-async def replace_post(session: AsyncSession, post: Post, data: PostCreate) -> PostPublic:
-    return await update_post(session, post, data.model_dump())
+async def update_post(
+    session: AsyncSession, viewer: TokenClaims, post_id: int, changes: dict[str, Any]
+) -> PostPublic:
+    """The owner's change to their post, in one statement that also checks the caller's
+    session: 401 when it has ended, 404 for a post they may not see (or deleted meanwhile),
+    403 for another user's post."""
+    params = caller_params(viewer, post_id)
+    row = (await run_alone(session, _UPDATE, {**params, **changes, "now": utcnow()})).first()
+    if row is None:
+        await explain_refusal(session, params)
+        raise Forbidden()
+    return _to_public(row)
 
 
-async def patch_post(session: AsyncSession, post: Post, data: PostUpdate) -> PostPublic:
-    return await update_post(session, post, data.model_dump(exclude_unset=True))
+async def replace_post(
+    session: AsyncSession, viewer: TokenClaims, post_id: int, data: PostCreate
+) -> PostPublic:
+    return await update_post(session, viewer, post_id, data.model_dump())
 
 
-async def delete_post(session: AsyncSession, post: Post) -> None:
-    """Delete the post; the database removes its votes (ON DELETE CASCADE). One deleted by a
-    concurrent request first is 404."""
-    statement = delete(Post).where(col(Post.id) == post.id).returning(col(Post.id))
-    deleted = (await session.exec(statement)).first() is not None
-    await session.commit()
-    if not deleted:
-        raise NotFound(POST_NOT_FOUND)
+async def patch_post(
+    session: AsyncSession, viewer: TokenClaims, post_id: int, data: PostUpdate
+) -> PostPublic:
+    unset = dict.fromkeys(_EDITABLE)
+    return await update_post(
+        session, viewer, post_id, {**unset, **data.model_dump(exclude_unset=True)}
+    )
+
+
+# Its owner's post, or any post for an admin (drafts included); the votes go by cascade.
+_DELETE = (
+    delete(_POSTS)
+    .where(
+        _POSTS.c.id == _post_id,
+        SESSION_ALIVE,
+        or_(_POSTS.c.owner_id == _viewer, _CALLER_IS_ADMIN),
+    )
+    .returning(_POSTS.c.id)
+)
+
+
+async def delete_post(session: AsyncSession, viewer: TokenClaims, post_id: int) -> None:
+    """Delete the post, in one statement that also checks the caller's session: 401 when it
+    has ended, 404 for a post they may not see (or deleted meanwhile), 403 for another
+    user's post (unless the caller is an admin)."""
+    params = caller_params(viewer, post_id)
+    if (await run_alone(session, _DELETE, params)).first() is None:
+        await explain_refusal(session, params)
+        raise Forbidden()

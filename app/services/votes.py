@@ -18,14 +18,14 @@ from sqlalchemy import (
 )
 from sqlalchemy import select as sql_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import delete, insert, select
+from sqlmodel import delete, insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.errors import Conflict, NotFound, Unauthorized
+from app.core.errors import Conflict, NotFound
 from app.core.security import TokenClaims
 from app.db.statements import run_alone
 from app.models import Vote, utcnow
-from app.services.posts import POST_NOT_FOUND, VISIBLE_POST_EXISTS
+from app.services.posts import VISIBLE_POST_EXISTS, caller_params, explain_refusal
 from app.services.sessions import SESSION_ALIVE
 
 # The table, not the ORM class: these statements need none of the ORM's machinery.
@@ -53,40 +53,23 @@ def _adding(may_vote: ColumnElement[bool]) -> Insert:
 _ADD = _adding(_MAY_VOTE)
 _ADD_FOR_DEMO = _adding(VISIBLE_POST_EXISTS)
 _REMOVE = delete(_VOTES).where(_CALLERS_VOTE, _MAY_VOTE).returning(_VOTES.c.post_id)
-_WHY_NOT = select(SESSION_ALIVE, VISIBLE_POST_EXISTS)
 
 
-def _added(result: CursorResult[Any]) -> bool:
-    """Whether the statement wrote its row (RETURNING: psycopg's async rowcount is gone by the
-    time the session's buffered result is read)."""
-    return result.first() is not None
-
-
-def _params(claims: TokenClaims, post_id: int) -> dict[str, Any]:
-    return {"viewer_id": claims.user_id, "session_id": claims.session_id, "post_id": post_id}
-
-
-async def _explain_refusal(session: AsyncSession, params: dict[str, Any]) -> None:
-    """Raise 401 when the caller's session has ended, 404 when the post is not visible."""
-    alive, visible = (await session.exec(_WHY_NOT, params=params)).one()
-    await session.rollback()
-    if not alive:
-        raise Unauthorized()
-    if not visible:
-        raise NotFound(POST_NOT_FOUND)
+def _wrote(result: CursorResult[Any]) -> bool:
+    return result.first() is not None  # RETURNING: psycopg's async rowcount does not last
 
 
 async def add_vote(session: AsyncSession, claims: TokenClaims, post_id: int) -> None:
-    params = _params(claims, post_id)
+    params = caller_params(claims, post_id)
     try:
-        added = _added(await run_alone(session, _ADD, {**params, "now": utcnow()}))
+        added = _wrote(await run_alone(session, _ADD, {**params, "now": utcnow()}))
     except IntegrityError:
         # A concurrent vote of the caller's came first (primary key), or the post or the
         # caller's account was deleted meanwhile (foreign keys).
         await session.rollback()
         added = False
     if not added:
-        await _explain_refusal(session, params)
+        await explain_refusal(session, params)
         raise Conflict(f"User {claims.user_id} has already voted on post {post_id}")
 
 
@@ -94,11 +77,11 @@ async def add_vote_for_demo(session: AsyncSession, voter_id: int, post_id: int) 
     """For app.demo, which votes for its users without a session of theirs: the vote, unless
     they have voted already or may not see the post. True when it was added."""
     params = {"viewer_id": voter_id, "post_id": post_id, "now": utcnow()}
-    return _added(await run_alone(session, _ADD_FOR_DEMO, params))
+    return _wrote(await run_alone(session, _ADD_FOR_DEMO, params))
 
 
 async def remove_vote(session: AsyncSession, claims: TokenClaims, post_id: int) -> None:
-    params = _params(claims, post_id)
-    if not _added(await run_alone(session, _REMOVE, params)):
-        await _explain_refusal(session, params)
+    params = caller_params(claims, post_id)
+    if not _wrote(await run_alone(session, _REMOVE, params)):
+        await explain_refusal(session, params)
         raise NotFound("Vote does not exist")

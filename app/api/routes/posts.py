@@ -7,9 +7,7 @@ from starlette.convertors import StringConvertor, register_url_convertor
 
 from app.api.deps import (
     CurrentUser,
-    DeletablePost,
     Limit,
-    OwnedPost,
     PostId,
     Search,
     SessionDep,
@@ -105,10 +103,12 @@ async def read_post(viewer: Viewer, post_id: PostId) -> PostPublic:
     response_description="The post as it is now",
     responses={**OWNER_ONLY, **WITH_BODY},
 )
-async def replace_post(session: SessionDep, post: OwnedPost, data: PostCreate) -> PostPublic:
+async def replace_post(
+    session: SessionDep, viewer: Viewer, post_id: PostId, data: PostCreate
+) -> PostPublic:
     """Full replace of a post of yours: title and content are required, `published` left out
     means true."""
-    return await posts.replace_post(session, post, data)
+    return await posts.replace_post(session, viewer, post_id, data)
 
 
 @router.patch(
@@ -117,9 +117,11 @@ async def replace_post(session: SessionDep, post: OwnedPost, data: PostCreate) -
     response_description="The post as it is now",
     responses={**OWNER_ONLY, **WITH_BODY},
 )
-async def patch_post(session: SessionDep, post: OwnedPost, data: PostUpdate) -> PostPublic:
+async def patch_post(
+    session: SessionDep, viewer: Viewer, post_id: PostId, data: PostUpdate
+) -> PostPublic:
     """Partial update of a post of yours: fields left out keep their values (null is refused)."""
-    return await posts.patch_post(session, post, data)
+    return await posts.patch_post(session, viewer, post_id, data)
 
 
 @router.delete(
@@ -132,6 +134,6 @@ async def patch_post(session: SessionDep, post: OwnedPost, data: PostUpdate) -> 
         **error_responses(403, _403="Neither the owner of the post nor an admin"),
     },
 )
-async def delete_post(session: SessionDep, post: DeletablePost) -> None:
+async def delete_post(session: SessionDep, viewer: Viewer, post_id: PostId) -> None:
     """Delete the post, with its votes: its owner, or an admin (any post, drafts included)."""
-    await posts.delete_post(session, post)
+    await posts.delete_post(session, viewer, post_id)
