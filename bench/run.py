@@ -60,6 +60,7 @@ SCENARIOS: dict[str, tuple[str, str, bool]] = {
     "list": ("list", "reader", True),
     "deep": ("deep", "reader", True),
     "search": ("search", "reader", True),
+    "search-rare": ("search", "reader", True),  # the scarce word only (SCENARIO_ENV)
     "get": ("get", "reader", True),
     # bench/floor.py, not the app: FastAPI and one query, the least a database read costs.
     "floor": ("floor", "none", True),
@@ -71,6 +72,11 @@ SCENARIOS: dict[str, tuple[str, str, bool]] = {
     "create": ("create", "writer", False),
     "mixed": ("list", "reader", False),  # list while 16 logins run (see run_mixed)
     "login": ("login", "none", False),
+}
+
+# What a scenario's script reads differently from its environment's defaults (scenario_env).
+SCENARIO_ENV: dict[str, dict[str, str]] = {
+    "search-rare": {"BENCH_SEARCH_WORDS": seed.SCARCE_WORD},
 }
 
 
@@ -213,6 +219,7 @@ def run_scenario(name: str, url: str, env: dict[str, str], load: Load) -> WrkRes
         connections, duration = LOGIN_CONNECTIONS, max(duration, LOGIN_MIN_DURATION)
     if name.endswith("-c1"):
         connections, threads = 1, 1
+    env = {**env, **SCENARIO_ENV.get(name, {})}
     if warm and load.warmup > 0:
         wrk.run(script, url, connections, load.warmup, env, threads=threads)
     return wrk.run(script, url, connections, duration, env, scenario=name, threads=threads)
@@ -284,6 +291,9 @@ def run_size(
                 "deep (GET /posts?skip=10000)": {"skip": 10_000},
                 f"search, common word (GET /posts?search={seed.SEARCH_WORDS[0]})": {
                     "search": seed.SEARCH_WORDS[0]
+                },
+                f"search, 0.1% word (GET /posts?search={seed.SCARCE_WORD})": {
+                    "search": seed.SCARCE_WORD
                 },
                 f"search, rare word (GET /posts?search={seed.RARE_WORD})": {
                     "search": seed.RARE_WORD
