@@ -24,7 +24,7 @@ import httpx
 import psycopg
 from sqlalchemy.engine import make_url
 
-from bench import seed, wrk
+from bench import seed, writes, wrk
 from bench.explain import explain_feed
 from bench.server import (
     PROJECT_ROOT,
@@ -70,6 +70,10 @@ SCENARIOS: dict[str, tuple[str, str, bool]] = {
     "search-c1": ("search", "reader", True),
     "vote": ("vote", "writer", False),  # a warm-up would leave votes: the cycle starts clean
     "create": ("create", "writer", False),
+    # The writers' own posts, made before each run (bench/writes.py).
+    "update": ("update", "writer", False),
+    "patch": ("patch", "writer", False),
+    "delete": ("delete", "writer", False),
     "mixed": ("list", "reader", False),  # list while 16 logins run (see run_mixed)
     "login": ("login", "none", False),
 }
@@ -180,7 +184,7 @@ def tokens(base_url: str, run_id: str) -> dict[str, list[str]]:
     from "not voted") and everything they add is removed with them afterwards.
     """
     readers = [f"user{n}@{seed.EMAIL_DOMAIN}" for n in range(1, wrk.THREADS + 1)]
-    writers = [f"bench-{run_id}-{n}@{seed.EMAIL_DOMAIN}" for n in range(1, wrk.THREADS + 1)]
+    writers = writes.writer_emails(run_id)
     with (
         httpx.Client(base_url=base_url, timeout=30) as client,
         concurrent.futures.ThreadPoolExecutor(4) as pool,
@@ -279,7 +283,8 @@ def run_size(
                     report.results.append(run_scenario(name, app.url, envs[kind], load))
                 report.rss_peak_mb = sampler.peak_mb
             else:
-                report.results.append(run_scenario(name, app.url, envs[kind], load))
+                env = {**envs[kind], **writes.prepare(name, prepared.url, run_id, load.duration)}
+                report.results.append(run_scenario(name, app.url, env, load))
     if explain:
         # Without the posts the run created (they would head the feed, with no votes).
         seed.remove_bench_leftovers(prepared.url, dataset)
