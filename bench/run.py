@@ -321,18 +321,34 @@ def mixed_summary(results: list[WrkResult], during: WrkResult) -> dict[str, Any]
 
 # --- output ----------------------------------------------------------------------------------
 
-_ROW = "{:<20} {:>9} {:>9} {:>9} {:>8} {:>10}"
+_ROW = "{:<20} {:>9} {:>9} {:>9} {:>8} {:>10} {:>10}"
 
 
-def _row(result: WrkResult, bare_rps: float | None, label: str | None = None) -> str:
-    share = f"{100 * result.rps / bare_rps:.1f}" if bare_rps else "-"
+def share(result: WrkResult, of: WrkResult | None) -> float | None:
+    """`result`'s req/s as a percentage of `of`'s (None when `of` was not measured)."""
+    return 100 * result.rps / of.rps if of and of.rps else None
+
+
+def floor_of(report: SizeReport) -> WrkResult | None:
+    """The floor measured in this size's run, if it was."""
+    return next((r for r in report.results if r.scenario == "floor"), None)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _row(
+    result: WrkResult, bare: WrkResult | None, floor: WrkResult | None, label: str | None = None
+) -> str:
     return _ROW.format(
         label or result.scenario,
         f"{result.rps:.1f}",
         f"{result.p50_ms:.2f}",
         f"{result.p99_ms:.2f}",
         result.errors,
-        share,
+        _percent(share(result, bare)),
+        _percent(share(result, floor)),
     )
 
 
@@ -356,7 +372,7 @@ def print_header(context: dict[str, Any]) -> None:
 
 
 def print_size(report: SizeReport, bare: WrkResult | None) -> None:
-    bare_rps = bare.rps if bare else None
+    floor = floor_of(report)
     seeded = "reused" if report.reused else f"seeded in {report.seed_seconds:.1f}s"
     log("")
     log(
@@ -364,12 +380,12 @@ def print_size(report: SizeReport, bare: WrkResult | None) -> None:
         f"{report.posts * seed.VOTES_PER_POST:,} votes ({report.database}, {seeded}; "
         f"{report.elapsed_s:.0f}s in all)"
     )
-    log(_ROW.format("scenario", "req/s", "p50 ms", "p99 ms", "errors", "% of bare"))
+    log(_ROW.format("scenario", "req/s", "p50 ms", "p99 ms", "errors", "% of bare", "% of floor"))
     if bare:
-        log(_row(bare, bare_rps, "bare (ceiling)"))
+        log(_row(bare, bare, floor, "bare (ceiling)"))
     for result in report.results:
         label = f"login (c{result.connections})" if result.scenario == "login" else None
-        log(_row(result, bare_rps, label))
+        log(_row(result, bare, floor, label))
     if report.mixed:
         m = report.mixed
         alone = f"{m['list_p99_alone_ms']:.2f} ms" if m["list_p99_alone_ms"] else "n/a"
@@ -403,7 +419,8 @@ def write_json(context: dict[str, Any], bare: WrkResult | None, sizes: list[Size
                 "scenarios": [
                     {
                         **r.as_dict(),
-                        "pct_of_bare": 100 * r.rps / bare.rps if bare and bare.rps else None,
+                        "pct_of_bare": share(r, bare),
+                        "pct_of_floor": share(r, floor_of(report)),
                     }
                     for r in report.results
                 ],
