@@ -24,7 +24,8 @@ import httpx
 import psycopg
 from sqlalchemy.engine import make_url
 
-from bench import seed, writes, wrk
+from bench import bcrypt_capacity, seed, writes, wrk
+from bench.bcrypt_capacity import BcryptCapacity
 from bench.explain import explain_feed
 from bench.server import (
     PROJECT_ROOT,
@@ -54,6 +55,9 @@ VOTE_POSTS_PER_THREAD = 500
 # Logins are slow (a few per second): runs that include them last at least this long, so
 # that a short --smoke run still completes some.
 LOGIN_MIN_DURATION = 3.0
+# The rows whose requests are logins (bcrypt): shown as a share of the machine's capacity.
+LOGIN_ROWS = ("login", "logins during list")
+BCRYPT_SECONDS = 3.0  # how long the machine's bcrypt capacity is measured, once per run
 
 # name -> (Lua script, which tokens: reader / writer / none, warm-up before measuring)
 SCENARIOS: dict[str, tuple[str, str, bool]] = {
@@ -338,10 +342,21 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+def bcrypt_share(result: WrkResult, capacity: BcryptCapacity | None) -> float | None:
+    """A login row's logins/s as a percentage of what the machine's cores can hash."""
+    if result.scenario not in LOGIN_ROWS or capacity is None or not capacity.hashes_per_s:
+        return None
+    return 100 * result.rps / capacity.hashes_per_s
+
+
 def _row(
-    result: WrkResult, bare: WrkResult | None, floor: WrkResult | None, label: str | None = None
+    result: WrkResult,
+    bare: WrkResult | None,
+    floor: WrkResult | None,
+    capacity: BcryptCapacity | None = None,
+    label: str | None = None,
 ) -> str:
-    return _ROW.format(
+    row = _ROW.format(
         label or result.scenario,
         f"{result.rps:.1f}",
         f"{result.p50_ms:.2f}",
@@ -350,6 +365,8 @@ def _row(
         _percent(share(result, bare)),
         _percent(share(result, floor)),
     )
+    of_capacity = bcrypt_share(result, capacity)
+    return row if of_capacity is None else f"{row}  {of_capacity:.1f}% of bcrypt capacity"
 
 
 def print_header(context: dict[str, Any]) -> None:
@@ -371,7 +388,7 @@ def print_header(context: dict[str, Any]) -> None:
     )
 
 
-def print_size(report: SizeReport, bare: WrkResult | None) -> None:
+def print_size(report: SizeReport, bare: WrkResult | None, capacity: BcryptCapacity | None) -> None:
     floor = floor_of(report)
     seeded = "reused" if report.reused else f"seeded in {report.seed_seconds:.1f}s"
     log("")
@@ -382,10 +399,10 @@ def print_size(report: SizeReport, bare: WrkResult | None) -> None:
     )
     log(_ROW.format("scenario", "req/s", "p50 ms", "p99 ms", "errors", "% of bare", "% of floor"))
     if bare:
-        log(_row(bare, bare, floor, "bare (ceiling)"))
+        log(_row(bare, bare, floor, label="bare (ceiling)"))
     for result in report.results:
         label = f"login (c{result.connections})" if result.scenario == "login" else None
-        log(_row(result, bare, floor, label))
+        log(_row(result, bare, floor, capacity, label))
     if report.mixed:
         m = report.mixed
         alone = f"{m['list_p99_alone_ms']:.2f} ms" if m["list_p99_alone_ms"] else "n/a"
@@ -407,12 +424,18 @@ def display(path: Path) -> str:
     return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
 
 
-def write_json(context: dict[str, Any], bare: WrkResult | None, sizes: list[SizeReport]) -> Path:
+def write_json(
+    context: dict[str, Any],
+    bare: WrkResult | None,
+    capacity: BcryptCapacity | None,
+    sizes: list[SizeReport],
+) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{context['started'].replace(':', '').replace('-', '')}.json"
     document = {
         **context,
         "bare": bare.as_dict() if bare else None,
+        "bcrypt_capacity": capacity.as_dict() if capacity else None,
         "sizes": [
             {
                 **{k: v for k, v in vars(report).items() if k != "results"},
@@ -421,6 +444,7 @@ def write_json(context: dict[str, Any], bare: WrkResult | None, sizes: list[Size
                         **r.as_dict(),
                         "pct_of_bare": share(r, bare),
                         "pct_of_floor": share(r, floor_of(report)),
+                        "pct_of_bcrypt_capacity": bcrypt_share(r, capacity),
                     }
                     for r in report.results
                 ],
@@ -479,6 +503,16 @@ def measure_bare(load: Load) -> WrkResult:
         return wrk.run("bare", bare.url, load.connections, load.duration, {})
 
 
+def measure_bcrypt() -> BcryptCapacity:
+    log(f"bcrypt capacity ({os.cpu_count()} threads, {BCRYPT_SECONDS:g}s) ...")
+    capacity = bcrypt_capacity.measure(BCRYPT_SECONDS)
+    log(
+        f"bcrypt capacity: {capacity.hashes_per_s:.2f} hashes/s (checkpw, cost {seed.BCRYPT_COST}) "
+        f"on {capacity.threads} threads ({capacity.hashes} in {capacity.seconds:.1f}s)"
+    )
+    return capacity
+
+
 def finish_database(args: argparse.Namespace, dataset: seed.Dataset) -> None:
     """Drop the dataset's database, or with --keep bring it back to its seeded state."""
     if not args.keep:
@@ -517,6 +551,7 @@ def main(argv: list[str] | None = None) -> int:
     print_header(context)
     log("bare FastAPI ceiling ...")
     bare = measure_bare(load)
+    capacity = measure_bcrypt() if {"login", "mixed"} & set(selected) else None
     reports: list[SizeReport] = []
     try:
         for posts in args.posts:
@@ -525,11 +560,11 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 report = run_size(args, dataset, selected, load, posts == args.posts[-1])
                 reports.append(report)
-                print_size(report, bare)
+                print_size(report, bare, capacity)
             finally:
                 finish_database(args, dataset)
     finally:
-        path = write_json(context, bare, reports)
+        path = write_json(context, bare, capacity, reports)
         log(f"\nresults: {display(path)} (total {time.monotonic() - started:.0f}s)")
     if args.smoke:
         problems = failures(bare, reports)

@@ -28,6 +28,7 @@ Log = Callable[[str], None]  # prints a progress line
 PASSWORD = "bench-password"
 EMAIL_DOMAIN = "bench.example"
 VOTES_PER_POST = 5
+BCRYPT_COST = 12  # production's (the app runs with BCRYPT_ROUNDS=12 here, bench/server.py)
 # Bump when the seed rules below change: a kept database with another marker is re-seeded.
 # It is part of the database's name too (see Dataset.name).
 SEED_VERSION = 2
@@ -312,6 +313,11 @@ FROM generate_series(0, %(votes)s - 1) AS j
 """
 
 
+def password_hash() -> bytes:
+    """A bcrypt hash of PASSWORD, with the app's algorithm and production cost (12)."""
+    return bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(BCRYPT_COST))
+
+
 def _voter_offsets_distinct(users: int) -> bool:
     """The VOTES_PER_POST voters of a post, user = (p*7 + k*1931) % users + 1, are distinct."""
     return len({k * 1931 % users for k in range(VOTES_PER_POST)}) == VOTES_PER_POST
@@ -320,9 +326,9 @@ def _voter_offsets_distinct(users: int) -> bool:
 def seed(url: str, dataset: Dataset, log: Log) -> None:
     """Fill the freshly migrated database, in one transaction, then vacuum and analyze it."""
     assert _voter_offsets_distinct(dataset.users), "choose another user count"
-    # One real bcrypt hash (the app's algorithm and cost) shared by every user: logins cost
-    # what they cost in production, without hashing 10,000 passwords here.
-    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(12)).decode()
+    # One real bcrypt hash shared by every user: logins cost what they cost in production,
+    # without hashing 10,000 passwords here.
+    hashed = password_hash().decode()
     params = {
         "domain": EMAIL_DOMAIN,
         "hash": hashed,
