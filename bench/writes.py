@@ -54,7 +54,7 @@ def prepare(name: str, database_url: str, run_id: str, duration: float) -> dict[
     with psycopg.connect(database_url, autocommit=True) as conn:
         emails = writer_emails(run_id)  # wrk thread i gets writer i's token (run.tokens)
         rows = conn.execute("SELECT email, id FROM users WHERE email = ANY(%s)", [emails])
-        ids = dict(rows.fetchall())
+        ids: dict[str, int] = dict(rows.fetchall())
         if len(ids) != len(emails):
             raise RuntimeError(f"the writers of run {run_id} are not registered")
         writers = [ids[email] for email in emails]
