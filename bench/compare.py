@@ -28,13 +28,14 @@ from bench.run import (
     SCENARIOS,
     USERS,
     Load,
+    floor_server,
     log,
     run_mixed,
     run_scenario,
     scenario_env,
     tokens,
 )
-from bench.server import PROJECT_ROOT, Server, app_env, bare_env, cpu_seconds, wait_idle
+from bench.server import PROJECT_ROOT, Server, app_env, cpu_seconds, wait_idle
 from bench.wrk import WrkResult
 
 
@@ -66,11 +67,11 @@ def measure(name: str, running: Running, load: Load) -> tuple[list[WrkResult], f
     server = running.floor if name == "floor" else running.app
     assert server is not None
     _, kind, warm = SCENARIOS[name]
+    wait_idle(server.pid)
     env = {
         **running.envs[kind],
         **writes.prepare(name, running.database_url, running.run_id, load.duration),
     }
-    wait_idle(server.pid)
     if warm and load.warmup:  # unmeasured
         run_scenario(name, server.url, env, Load(load.warmup, load.connections, 0))
     cpu_before = cpu_seconds(server.pid)
@@ -169,10 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             floor = None
             if "floor" in selected:
-                floor_env = {**bare_env(), "FLOOR_DATABASE_URL": prepared.url}
-                floor = stack.enter_context(
-                    Server("bench.floor:app", "/health", floor_env, f"floor-{run_id}-{number}.log")
-                )
+                floor_log = f"floor-{run_id}-{number}.log"
+                floor = stack.enter_context(floor_server(prepared.url, floor_log))
             side_run = f"{run_id}{number}"
             found = tokens(server.url, side_run)
             envs = {kind: scenario_env(side.dataset, t) for kind, t in found.items()}

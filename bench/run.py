@@ -245,10 +245,15 @@ def run_mixed(
     return list_result, login_result
 
 
-def run_floor(database_url: str, run_id: str, env: dict[str, str], load: Load) -> WrkResult:
-    """The floor scenario, on its own server (bench/floor.py) over the same database."""
+def floor_server(database_url: str, log_name: str) -> Server:
+    """The floor's own server (bench/floor.py) over `database_url`."""
     server_env = {**bare_env(), "FLOOR_DATABASE_URL": database_url}
-    with Server("bench.floor:app", "/health", server_env, f"floor-{run_id}.log") as floor:
+    return Server("bench.floor:app", "/health", server_env, log_name)
+
+
+def run_floor(database_url: str, run_id: str, env: dict[str, str], load: Load) -> WrkResult:
+    """The floor scenario, on its own server over the same database."""
+    with floor_server(database_url, f"floor-{run_id}.log") as floor:
         return run_scenario("floor", floor.url, env, load)
 
 

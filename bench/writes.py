@@ -24,7 +24,8 @@ OWN_POST_SCENARIOS = ("update", "patch", "delete")
 OWN_POSTS_RATE = 4_000
 MIN_OWN_POSTS = 500  # per thread, for very short runs
 
-# Old enough to be the end of the feed, not its head: the read scenarios' pages stay the seed's.
+# Old enough to be the end of the feed, not its head: the read scenarios' first pages stay the
+# seed's.
 _OWN_POSTS = """
 WITH created AS (
     INSERT INTO posts (owner_id, title, content, published, created_at)
