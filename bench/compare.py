@@ -5,7 +5,11 @@ Checks out REF (an earlier commit) in a temporary git worktree, prepares one dat
 dataset, starts both apps (one uvicorn worker each, production settings, the same Python
 environment), and runs the selected scenarios against each in turn, round after round, so
 that the machine's drift over the run weighs on both alike. Prints, per scenario, the median
-req/s and p99 of each side over the rounds and the ratio after/before.
+req/s and p99 of each side over the rounds, the ratio after/before, and the CPU time the
+server spent per response. Every bench.run scenario can be compared: `floor` runs on a floor
+server of each side's own (bench/floor.py over that side's database), `mixed` gives two rows
+(its list and its login halves), and the write scenarios get what they need before each run
+(bench/writes.py).
 """
 
 import argparse
@@ -18,13 +22,15 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import seed
+from bench import seed, writes
 from bench.run import (
     DEFAULT_SERVER,
     SCENARIOS,
     USERS,
     Load,
+    floor_server,
     log,
+    run_mixed,
     run_scenario,
     scenario_env,
     tokens,
@@ -38,9 +44,44 @@ class Side:
     label: str
     dataset: seed.Dataset
     cwd: Path
+    # Per table row (a scenario, or a half of mixed), one entry per round.
     results: dict[str, list[WrkResult]] = field(default_factory=dict)
-    # CPU time the app's process spent per response, in µs, per scenario and round.
+    # CPU time the server's process spent per response, in µs (mixed: over both halves).
     cpu_us: dict[str, list[float]] = field(default_factory=dict)
+
+
+@dataclass
+class Running:
+    """A side's servers and what its scenarios need."""
+
+    app: Server
+    floor: Server | None  # when `floor` is compared
+    envs: dict[str, dict[str, str]]  # per kind of tokens (run.scenario_env)
+    database_url: str
+    run_id: str  # its writers' (bench/writes.py)
+
+
+def measure(name: str, running: Running, load: Load) -> tuple[list[WrkResult], float]:
+    """One measured run of scenario `name` (after its warm-up, if it gets one) on one side:
+    its results (two for mixed) and the server's CPU µs per response."""
+    server = running.floor if name == "floor" else running.app
+    assert server is not None
+    _, kind, warm = SCENARIOS[name]
+    wait_idle(server.pid)
+    env = {
+        **running.envs[kind],
+        **writes.prepare(name, running.database_url, running.run_id, load.duration),
+    }
+    if warm and load.warmup:  # unmeasured
+        run_scenario(name, server.url, env, Load(load.warmup, load.connections, 0))
+    cpu_before = cpu_seconds(server.pid)
+    measured = Load(load.duration, load.connections, 0)
+    if name == "mixed":
+        results = list(run_mixed(server.url, env, running.envs["none"], measured))
+    else:
+        results = [run_scenario(name, server.url, env, measured)]
+    responses = sum(r.rps * r.duration_s for r in results)
+    return results, 1e6 * (cpu_seconds(server.pid) - cpu_before) / max(responses, 1)
 
 
 def _git(*args: str) -> str:
@@ -72,9 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_SERVER))
     args = parser.parse_args(argv)
     selected = args.scenarios.split(",")
-    unknown = set(selected) - set(SCENARIOS) | {"floor", "mixed", "login"} & set(selected)
+    unknown = set(selected) - set(SCENARIOS)
     if unknown:
-        parser.error(f"not comparable here: {', '.join(sorted(unknown))}")
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     load = Load(args.duration, args.connections, args.warmup)
 
     before_commit = _git("rev-parse", "--short", args.ref)
@@ -112,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             after = check_out(args.after, "after")
             sides.append(Side(f"after {after_commit}", earlier(after_commit, after), after))
         run_id = uuid.uuid4().hex[:8]
-        servers, envs = [], []
+        running: list[Running] = []
         for number, side in enumerate(sides):
             prepared = seed.prepare(args.server, side.dataset, log)
             if not args.keep:
@@ -127,49 +168,48 @@ def main(argv: list[str] | None = None) -> int:
                     cwd=side.cwd,
                 )
             )
-            found = tokens(server.url, f"{run_id}{number}")
-            servers.append(server)
-            envs.append({kind: scenario_env(side.dataset, t) for kind, t in found.items()})
+            floor = None
+            if "floor" in selected:
+                floor_log = f"floor-{run_id}-{number}.log"
+                floor = stack.enter_context(floor_server(prepared.url, floor_log))
+            side_run = f"{run_id}{number}"
+            found = tokens(server.url, side_run)
+            envs = {kind: scenario_env(side.dataset, t) for kind, t in found.items()}
+            running.append(Running(server, floor, envs, prepared.url, side_run))
 
         for round_number in range(1, args.rounds + 1):
             for name in selected:
                 # Alternate which side goes first, round to round.
                 order = range(len(sides)) if round_number % 2 else reversed(range(len(sides)))
                 for number in order:
-                    side, server = sides[number], servers[number]
-                    wait_idle(server.pid)
-                    kind = SCENARIOS[name][1]
-                    env = envs[number][kind]
-                    if load.warmup:  # unmeasured
-                        run_scenario(name, server.url, env, Load(load.warmup, load.connections, 0))
-                    cpu_before = cpu_seconds(server.pid)
-                    result = run_scenario(
-                        name, server.url, env, Load(load.duration, load.connections, 0)
-                    )
-                    responses = result.rps * result.duration_s
-                    cpu = 1e6 * (cpu_seconds(server.pid) - cpu_before) / max(responses, 1)
-                    side.results.setdefault(name, []).append(result)
-                    side.cpu_us.setdefault(name, []).append(cpu)
-                    log(
-                        f"  round {round_number}, {name}, {side.label}: {result.rps:.1f} req/s, "
-                        f"p99 {result.p99_ms:.2f} ms, {cpu:.0f} µs CPU/response, "
-                        f"{result.errors} errors"
-                    )
+                    side = sides[number]
+                    results, cpu = measure(name, running[number], load)
+                    for result in results:
+                        side.results.setdefault(result.scenario, []).append(result)
+                        side.cpu_us.setdefault(result.scenario, []).append(cpu)
+                        log(
+                            f"  round {round_number}, {result.scenario}, {side.label}: "
+                            f"{result.rps:.1f} req/s, p99 {result.p99_ms:.2f} ms, "
+                            f"{cpu:.0f} µs CPU/response, {result.errors} errors"
+                        )
 
     log("")
-    log(f"{'scenario':<10} {'before req/s':>13} {'after req/s':>12} {'after/before':>13}"
+    log(f"{'scenario':<20} {'before req/s':>13} {'after req/s':>12} {'after/before':>13}"
         f" {'before p99':>11} {'after p99':>10} {'before CPU':>11} {'after CPU':>10}")  # fmt: skip
-    for name in selected:
-        before_rps, before_p99 = _summary(sides[0].results[name])
-        after_rps, after_p99 = _summary(sides[1].results[name])
-        before_cpu = statistics.median(sides[0].cpu_us[name])
-        after_cpu = statistics.median(sides[1].cpu_us[name])
+    for row in sides[0].results:
+        before_rps, before_p99 = _summary(sides[0].results[row])
+        after_rps, after_p99 = _summary(sides[1].results[row])
+        before_cpu = statistics.median(sides[0].cpu_us[row])
+        after_cpu = statistics.median(sides[1].cpu_us[row])
+        ratio = f"{100 * after_rps / before_rps:>12.1f}%" if before_rps else f"{'-':>13}"
         log(
-            f"{name:<10} {before_rps:>13.1f} {after_rps:>12.1f} "
-            f"{100 * after_rps / before_rps:>12.1f}% {before_p99:>11.2f} {after_p99:>10.2f}"
-            f" {before_cpu:>11.0f} {after_cpu:>10.0f}"
+            f"{row:<20} {before_rps:>13.1f} {after_rps:>12.1f} {ratio}"
+            f" {before_p99:>11.2f} {after_p99:>10.2f} {before_cpu:>11.0f} {after_cpu:>10.0f}"
         )
-    log("(medians over the rounds; p99 in ms; CPU: the app process's µs per response)")
+    log(
+        "(medians over the rounds; p99 in ms; CPU: the server process's µs per response, "
+        "the app's, or the floor's for floor; mixed's over the responses of both halves)"
+    )
     return 0
 
 

@@ -24,7 +24,8 @@ import httpx
 import psycopg
 from sqlalchemy.engine import make_url
 
-from bench import seed, wrk
+from bench import bcrypt_capacity, seed, writes, wrk
+from bench.bcrypt_capacity import BcryptCapacity
 from bench.explain import explain_feed
 from bench.server import (
     PROJECT_ROOT,
@@ -54,12 +55,16 @@ VOTE_POSTS_PER_THREAD = 500
 # Logins are slow (a few per second): runs that include them last at least this long, so
 # that a short --smoke run still completes some.
 LOGIN_MIN_DURATION = 3.0
+# The rows whose requests are logins (bcrypt): shown as a share of the machine's capacity.
+LOGIN_ROWS = ("login", "logins during list")
+BCRYPT_SECONDS = 3.0  # how long the machine's bcrypt capacity is measured, once per run
 
 # name -> (Lua script, which tokens: reader / writer / none, warm-up before measuring)
 SCENARIOS: dict[str, tuple[str, str, bool]] = {
     "list": ("list", "reader", True),
     "deep": ("deep", "reader", True),
     "search": ("search", "reader", True),
+    "search-rare": ("search", "reader", True),  # the scarce word only (SCENARIO_ENV)
     "get": ("get", "reader", True),
     # bench/floor.py, not the app: FastAPI and one query, the least a database read costs.
     "floor": ("floor", "none", True),
@@ -69,8 +74,17 @@ SCENARIOS: dict[str, tuple[str, str, bool]] = {
     "search-c1": ("search", "reader", True),
     "vote": ("vote", "writer", False),  # a warm-up would leave votes: the cycle starts clean
     "create": ("create", "writer", False),
+    # The writers' own posts, made before each run (bench/writes.py).
+    "update": ("update", "writer", False),
+    "patch": ("patch", "writer", False),
+    "delete": ("delete", "writer", False),
     "mixed": ("list", "reader", False),  # list while 16 logins run (see run_mixed)
     "login": ("login", "none", False),
+}
+
+# What a scenario's script reads differently from its environment's defaults (scenario_env).
+SCENARIO_ENV: dict[str, dict[str, str]] = {
+    "search-rare": {"BENCH_SEARCH_WORDS": seed.SCARCE_WORD},
 }
 
 
@@ -174,7 +188,7 @@ def tokens(base_url: str, run_id: str) -> dict[str, list[str]]:
     from "not voted") and everything they add is removed with them afterwards.
     """
     readers = [f"user{n}@{seed.EMAIL_DOMAIN}" for n in range(1, wrk.THREADS + 1)]
-    writers = [f"bench-{run_id}-{n}@{seed.EMAIL_DOMAIN}" for n in range(1, wrk.THREADS + 1)]
+    writers = writes.writer_emails(run_id)
     with (
         httpx.Client(base_url=base_url, timeout=30) as client,
         concurrent.futures.ThreadPoolExecutor(4) as pool,
@@ -213,6 +227,7 @@ def run_scenario(name: str, url: str, env: dict[str, str], load: Load) -> WrkRes
         connections, duration = LOGIN_CONNECTIONS, max(duration, LOGIN_MIN_DURATION)
     if name.endswith("-c1"):
         connections, threads = 1, 1
+    env = {**env, **SCENARIO_ENV.get(name, {})}
     if warm and load.warmup > 0:
         wrk.run(script, url, connections, load.warmup, env, threads=threads)
     return wrk.run(script, url, connections, duration, env, scenario=name, threads=threads)
@@ -230,10 +245,15 @@ def run_mixed(
     return list_result, login_result
 
 
-def run_floor(database_url: str, run_id: str, env: dict[str, str], load: Load) -> WrkResult:
-    """The floor scenario, on its own server (bench/floor.py) over the same database."""
+def floor_server(database_url: str, log_name: str) -> Server:
+    """The floor's own server (bench/floor.py) over `database_url`."""
     server_env = {**bare_env(), "FLOOR_DATABASE_URL": database_url}
-    with Server("bench.floor:app", "/health", server_env, f"floor-{run_id}.log") as floor:
+    return Server("bench.floor:app", "/health", server_env, log_name)
+
+
+def run_floor(database_url: str, run_id: str, env: dict[str, str], load: Load) -> WrkResult:
+    """The floor scenario, on its own server over the same database."""
+    with floor_server(database_url, f"floor-{run_id}.log") as floor:
         return run_scenario("floor", floor.url, env, load)
 
 
@@ -272,7 +292,8 @@ def run_size(
                     report.results.append(run_scenario(name, app.url, envs[kind], load))
                 report.rss_peak_mb = sampler.peak_mb
             else:
-                report.results.append(run_scenario(name, app.url, envs[kind], load))
+                env = {**envs[kind], **writes.prepare(name, prepared.url, run_id, load.duration)}
+                report.results.append(run_scenario(name, app.url, env, load))
     if explain:
         # Without the posts the run created (they would head the feed, with no votes).
         seed.remove_bench_leftovers(prepared.url, dataset)
@@ -284,6 +305,9 @@ def run_size(
                 "deep (GET /posts?skip=10000)": {"skip": 10_000},
                 f"search, common word (GET /posts?search={seed.SEARCH_WORDS[0]})": {
                     "search": seed.SEARCH_WORDS[0]
+                },
+                f"search, 0.1% word (GET /posts?search={seed.SCARCE_WORD})": {
+                    "search": seed.SCARCE_WORD
                 },
                 f"search, rare word (GET /posts?search={seed.RARE_WORD})": {
                     "search": seed.RARE_WORD
@@ -306,19 +330,48 @@ def mixed_summary(results: list[WrkResult], during: WrkResult) -> dict[str, Any]
 
 # --- output ----------------------------------------------------------------------------------
 
-_ROW = "{:<20} {:>9} {:>9} {:>9} {:>8} {:>10}"
+_ROW = "{:<20} {:>9} {:>9} {:>9} {:>8} {:>10} {:>10}"
 
 
-def _row(result: WrkResult, bare_rps: float | None, label: str | None = None) -> str:
-    share = f"{100 * result.rps / bare_rps:.1f}" if bare_rps else "-"
-    return _ROW.format(
+def share(result: WrkResult, of: WrkResult | None) -> float | None:
+    """`result`'s req/s as a percentage of `of`'s (None when `of` was not measured)."""
+    return 100 * result.rps / of.rps if of and of.rps else None
+
+
+def floor_of(report: SizeReport) -> WrkResult | None:
+    """The floor measured in this size's run, if it was."""
+    return next((r for r in report.results if r.scenario == "floor"), None)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def bcrypt_share(result: WrkResult, capacity: BcryptCapacity | None) -> float | None:
+    """A login row's logins/s as a percentage of what the machine's cores can hash."""
+    if result.scenario not in LOGIN_ROWS or capacity is None or not capacity.hashes_per_s:
+        return None
+    return 100 * result.rps / capacity.hashes_per_s
+
+
+def _row(
+    result: WrkResult,
+    bare: WrkResult | None,
+    floor: WrkResult | None,
+    capacity: BcryptCapacity | None = None,
+    label: str | None = None,
+) -> str:
+    row = _ROW.format(
         label or result.scenario,
         f"{result.rps:.1f}",
         f"{result.p50_ms:.2f}",
         f"{result.p99_ms:.2f}",
         result.errors,
-        share,
+        _percent(share(result, bare)),
+        _percent(share(result, floor)),
     )
+    of_capacity = bcrypt_share(result, capacity)
+    return row if of_capacity is None else f"{row}  {of_capacity:.1f}% of bcrypt capacity"
 
 
 def print_header(context: dict[str, Any]) -> None:
@@ -340,8 +393,8 @@ def print_header(context: dict[str, Any]) -> None:
     )
 
 
-def print_size(report: SizeReport, bare: WrkResult | None) -> None:
-    bare_rps = bare.rps if bare else None
+def print_size(report: SizeReport, bare: WrkResult | None, capacity: BcryptCapacity | None) -> None:
+    floor = floor_of(report)
     seeded = "reused" if report.reused else f"seeded in {report.seed_seconds:.1f}s"
     log("")
     log(
@@ -349,12 +402,12 @@ def print_size(report: SizeReport, bare: WrkResult | None) -> None:
         f"{report.posts * seed.VOTES_PER_POST:,} votes ({report.database}, {seeded}; "
         f"{report.elapsed_s:.0f}s in all)"
     )
-    log(_ROW.format("scenario", "req/s", "p50 ms", "p99 ms", "errors", "% of bare"))
+    log(_ROW.format("scenario", "req/s", "p50 ms", "p99 ms", "errors", "% of bare", "% of floor"))
     if bare:
-        log(_row(bare, bare_rps, "bare (ceiling)"))
+        log(_row(bare, bare, floor, label="bare (ceiling)"))
     for result in report.results:
         label = f"login (c{result.connections})" if result.scenario == "login" else None
-        log(_row(result, bare_rps, label))
+        log(_row(result, bare, floor, capacity, label))
     if report.mixed:
         m = report.mixed
         alone = f"{m['list_p99_alone_ms']:.2f} ms" if m["list_p99_alone_ms"] else "n/a"
@@ -376,19 +429,27 @@ def display(path: Path) -> str:
     return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
 
 
-def write_json(context: dict[str, Any], bare: WrkResult | None, sizes: list[SizeReport]) -> Path:
+def write_json(
+    context: dict[str, Any],
+    bare: WrkResult | None,
+    capacity: BcryptCapacity | None,
+    sizes: list[SizeReport],
+) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{context['started'].replace(':', '').replace('-', '')}.json"
     document = {
         **context,
         "bare": bare.as_dict() if bare else None,
+        "bcrypt_capacity": capacity.as_dict() if capacity else None,
         "sizes": [
             {
                 **{k: v for k, v in vars(report).items() if k != "results"},
                 "scenarios": [
                     {
                         **r.as_dict(),
-                        "pct_of_bare": 100 * r.rps / bare.rps if bare and bare.rps else None,
+                        "pct_of_bare": share(r, bare),
+                        "pct_of_floor": share(r, floor_of(report)),
+                        "pct_of_bcrypt_capacity": bcrypt_share(r, capacity),
                     }
                     for r in report.results
                 ],
@@ -447,6 +508,16 @@ def measure_bare(load: Load) -> WrkResult:
         return wrk.run("bare", bare.url, load.connections, load.duration, {})
 
 
+def measure_bcrypt() -> BcryptCapacity:
+    log(f"bcrypt capacity ({os.cpu_count()} threads, {BCRYPT_SECONDS:g}s) ...")
+    capacity = bcrypt_capacity.measure(BCRYPT_SECONDS)
+    log(
+        f"bcrypt capacity: {capacity.hashes_per_s:.2f} hashes/s (checkpw, cost {seed.BCRYPT_COST}) "
+        f"on {capacity.threads} threads ({capacity.hashes} in {capacity.seconds:.1f}s)"
+    )
+    return capacity
+
+
 def finish_database(args: argparse.Namespace, dataset: seed.Dataset) -> None:
     """Drop the dataset's database, or with --keep bring it back to its seeded state."""
     if not args.keep:
@@ -485,6 +556,7 @@ def main(argv: list[str] | None = None) -> int:
     print_header(context)
     log("bare FastAPI ceiling ...")
     bare = measure_bare(load)
+    capacity = measure_bcrypt() if {"login", "mixed"} & set(selected) else None
     reports: list[SizeReport] = []
     try:
         for posts in args.posts:
@@ -493,11 +565,11 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 report = run_size(args, dataset, selected, load, posts == args.posts[-1])
                 reports.append(report)
-                print_size(report, bare)
+                print_size(report, bare, capacity)
             finally:
                 finish_database(args, dataset)
     finally:
-        path = write_json(context, bare, reports)
+        path = write_json(context, bare, capacity, reports)
         log(f"\nresults: {display(path)} (total {time.monotonic() - started:.0f}s)")
     if args.smoke:
         problems = failures(bare, reports)

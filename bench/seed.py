@@ -28,8 +28,10 @@ Log = Callable[[str], None]  # prints a progress line
 PASSWORD = "bench-password"
 EMAIL_DOMAIN = "bench.example"
 VOTES_PER_POST = 5
+BCRYPT_COST = 12  # production's (the app runs with BCRYPT_ROUNDS=12 here, bench/server.py)
 # Bump when the seed rules below change: a kept database with another marker is re-seeded.
-SEED_VERSION = 1
+# It is part of the database's name too (see Dataset.name).
+SEED_VERSION = 2
 
 # 200 title words, none a substring of another, so `search=<word>` matches exactly the titles
 # holding that word. A title has 4 of them, so each word is in about 2% of the titles.
@@ -55,11 +57,18 @@ VOCABULARY = _WORDS.split()
 # for a selective search.
 RARE_WORD = "quetzal"
 RARE_EVERY = 10_000
+# In posts 7, 1007, 2007, ... (all published): 0.1% of the titles, the search-rare scenario's
+# word. Its rate should not fall with the dataset's size (issue 13).
+SCARCE_WORD = "narwhal"
+SCARCE_EVERY = 1_000
+SCARCE_FIRST = 7  # not a draft's id (multiples of 10), and never one of the rare word's posts
 # What the search scenario cycles over: four common words (~2% of titles each), the rare one.
 SEARCH_WORDS = ("river", "garden", "copper", "signal", RARE_WORD)
 
 assert len(VOCABULARY) == 200 and len(set(VOCABULARY)) == 200
-assert not any(a in b for a in [*VOCABULARY, RARE_WORD] for b in VOCABULARY if a != b)
+_ALL_WORDS = [*VOCABULARY, RARE_WORD, SCARCE_WORD]
+assert not any(a in b for a in _ALL_WORDS for b in _ALL_WORDS if a != b)
+assert SCARCE_EVERY % 10 == 0 and SCARCE_FIRST % 10 != 0 and SCARCE_FIRST != 1
 
 
 @dataclass(frozen=True)
@@ -74,7 +83,10 @@ class Dataset:
 
     @property
     def name(self) -> str:
-        return f"bench_{'smoke_' if self.smoke else ''}posts_{self.posts}{self.suffix}"
+        # With the seed's version: checkouts with different seeds (two branches benchmarked at
+        # the same time) keep their own databases instead of re-seeding each other's.
+        kind = "smoke_" if self.smoke else ""
+        return f"bench_{kind}posts_{self.posts}_v{SEED_VERSION}{self.suffix}"
 
     @property
     def votes(self) -> int:
@@ -268,7 +280,7 @@ def _users_insert(conn: psycopg.Connection) -> str:
 
 # Four words per title, picked by multiplicative hashing modulo a prime (deterministic, spread
 # evenly); the first capitalised so that search has to ignore case. Every RARE_EVERY-th post
-# ends with the rare word instead.
+# ends with the rare word instead, and every SCARCE_EVERY-th from SCARCE_FIRST with the scarce one.
 _POSTS = """
 INSERT INTO posts (id, owner_id, title, content, published, created_at, updated_at)
 SELECT i,
@@ -277,6 +289,7 @@ SELECT i,
          || v[(i::bigint * 224737 + 29) %% 1000003 %% 200 + 1] || ' '
          || v[(i::bigint * 350377 + 41) %% 1000003 %% 200 + 1] || ' '
          || CASE WHEN i %% %(rare_every)s = 1 THEN %(rare)s
+                 WHEN i %% %(scarce_every)s = %(scarce_first)s THEN %(scarce)s
                  ELSE v[(i::bigint * 479909 + 53) %% 1000003 %% 200 + 1] END,
        'Post number ' || i || ' of the benchmark dataset, about '
          || v[(i::bigint * 611953 + 67) %% 1000003 %% 200 + 1] || ' and '
@@ -300,6 +313,11 @@ FROM generate_series(0, %(votes)s - 1) AS j
 """
 
 
+def password_hash() -> bytes:
+    """A bcrypt hash of PASSWORD, with the app's algorithm and production cost (12)."""
+    return bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(BCRYPT_COST))
+
+
 def _voter_offsets_distinct(users: int) -> bool:
     """The VOTES_PER_POST voters of a post, user = (p*7 + k*1931) % users + 1, are distinct."""
     return len({k * 1931 % users for k in range(VOTES_PER_POST)}) == VOTES_PER_POST
@@ -308,9 +326,9 @@ def _voter_offsets_distinct(users: int) -> bool:
 def seed(url: str, dataset: Dataset, log: Log) -> None:
     """Fill the freshly migrated database, in one transaction, then vacuum and analyze it."""
     assert _voter_offsets_distinct(dataset.users), "choose another user count"
-    # One real bcrypt hash (the app's algorithm and cost) shared by every user: logins cost
-    # what they cost in production, without hashing 10,000 passwords here.
-    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(12)).decode()
+    # One real bcrypt hash shared by every user: logins cost what they cost in production,
+    # without hashing 10,000 passwords here.
+    hashed = password_hash().decode()
     params = {
         "domain": EMAIL_DOMAIN,
         "hash": hashed,
@@ -321,6 +339,9 @@ def seed(url: str, dataset: Dataset, log: Log) -> None:
         "vocabulary": VOCABULARY,
         "rare": RARE_WORD,
         "rare_every": RARE_EVERY,
+        "scarce": SCARCE_WORD,
+        "scarce_every": SCARCE_EVERY,
+        "scarce_first": SCARCE_FIRST,
     }
     with psycopg.connect(url) as conn:  # autocommit off: everything below is one transaction
         warn_about_triggers(conn, log)

@@ -3,6 +3,7 @@
 -- by bench/run.py (wrk passes its environment to the scripts):
 --   BENCH_TOKENS  comma-separated access tokens; wrk thread i uses token i (round robin)
 --   BENCH_POSTS   the number of seeded posts (ids 1..BENCH_POSTS; every 10th is a draft)
+--   BENCH_OWN_POSTS_FIRST, BENCH_OWN_POSTS  the write scenarios' own posts (init_own_posts)
 --
 -- Usage, at the top of a scenario script:
 --   package.path = debug.getinfo(1, "S").source:match("^@(.*/)") .. "?.lua;" .. package.path
@@ -68,6 +69,22 @@ end
 
 function common.get_random_published(prefix)
   return wrk.format("GET", prefix .. common.published_id(math.random(0, published - 1)))
+end
+
+-- For the scripts that change the thread's own posts (update, patch, delete; see
+-- bench/writes.py): BENCH_OWN_POSTS_FIRST holds each thread's first id (comma-separated, in
+-- thread order), BENCH_OWN_POSTS how many consecutive ids each thread owns.
+local own_first, own_count
+function common.init_own_posts()
+  own_first = tonumber(split(os.getenv("BENCH_OWN_POSTS_FIRST"))[thread_index])
+  assert(own_first, "BENCH_OWN_POSTS_FIRST has no id for thread " .. thread_index)
+  own_count = common.env_number("BENCH_OWN_POSTS")
+end
+
+-- The k-th (from 0) of this thread's posts; with `cycle`, k wraps around (updates may come
+-- back to a post, a delete may not).
+function common.own_post(k, cycle)
+  return own_first + (cycle and k % own_count or k)
 end
 
 return common
