@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -26,6 +27,8 @@ from tests.live_server import free_port
 
 BIN_DIR = Path(os.environ.get("PG_BIN_DIR") or "/usr/lib/postgresql/15/bin")
 SUPERUSER = "postgres"
+# What the server logs once it has ended every backend after one crashed (and then recovers).
+_REINITIALIZING = "all server processes terminated; reinitializing"
 ShutdownMode = Literal["smart", "fast", "immediate"]
 
 
@@ -158,9 +161,23 @@ class PgCluster:
             row = admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()
         return bool(row and row[0])
 
-    def kill_backend(self, pid: int) -> None:
-        """SIGKILL a backend: the postmaster treats it as a crash and restarts every backend."""
+    def kill_backend(self, pid: int, timeout: float = 10.0) -> None:
+        """SIGKILL a backend: the postmaster treats it as a crash and restarts every backend.
+        Returns once it has begun to (its log says so): until then the server still accepts
+        connections that the restart then cuts, which a test would take for recovery done."""
+        restarts = self._log_text().count(_REINITIALIZING)
         os.kill(pid, signal.SIGKILL)  # ours, or we are root
+        deadline = time.monotonic() + timeout
+        while self._log_text().count(_REINITIALIZING) == restarts:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no crash restart after killing {pid}\n{self.log_tail()}")
+            time.sleep(0.01)
+
+    def _log_text(self) -> str:
+        try:
+            return self.log_file.read_text(errors="replace")
+        except OSError:
+            return ""
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -184,8 +201,7 @@ class PgCluster:
         return result
 
     def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log_file.read_text(errors="replace")
-        except OSError:
+        text = self._log_text()
+        if not text:
             return "(no server log)"
         return "server log:\n" + "\n".join(text.splitlines()[-lines:])

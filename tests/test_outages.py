@@ -638,7 +638,8 @@ async def test_connection_killed_mid_batch_leaves_nothing(
         )
         pid = await stalled_backend(cluster)
         if kill == "SIGKILL":
-            cluster.kill_backend(pid)  # the server restarts every backend (crash recovery)
+            # The server restarts every backend (crash recovery).
+            await asyncio.to_thread(cluster.kill_backend, pid)
         else:
             assert await asyncio.to_thread(cluster.terminate_backend, pid)
         response, seconds = await batch
