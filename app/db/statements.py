@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import CursorResult, UpdateBase
+from sqlalchemy import Row, UpdateBase
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.engine import engine
@@ -15,10 +15,12 @@ _ALONE = {"bind": engine.sync_engine} if engine.dialect.name == "postgresql" els
 
 async def run_alone(
     session: AsyncSession, statement: UpdateBase, params: Mapping[str, Any]
-) -> CursorResult[Any]:
-    """Run `statement` and commit it. A single statement is atomic on its own: on PostgreSQL
-    it runs in autocommit, one round trip instead of three (BEGIN, the statement, COMMIT).
-    SQLite keeps its transaction (the session's BEGIN IMMEDIATE, app/db/engine.py)."""
+) -> Row[Any] | None:
+    """Run `statement` (a write with RETURNING) and commit it: the row it returned, None when
+    it wrote nothing. A single statement is atomic on its own: on PostgreSQL it runs in
+    autocommit, one round trip instead of three (BEGIN, the statement, COMMIT). SQLite keeps
+    its transaction (the session's BEGIN IMMEDIATE, app/db/engine.py)."""
     result = await session.exec(statement, params=params, bind_arguments=_ALONE)
-    await session.commit()  # buffered: the result stays readable
-    return result
+    row = result.first()  # RETURNING: psycopg's async rowcount does not last
+    await session.commit()
+    return row

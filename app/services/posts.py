@@ -46,7 +46,7 @@ from app.models import (
     Vote,
     utcnow,
 )
-from app.services.sessions import SESSION_ALIVE
+from app.services.sessions import SESSION_ALIVE, token_params
 
 POST_NOT_FOUND = "Post not found"
 _viewer = bindparam("viewer_id", type_=Integer)
@@ -56,27 +56,30 @@ _DISABLED = select(col(User.id)).where(col(User.disabled))  # few: a partial ind
 _VIEWER = User.__table__.alias("viewer")  # type: ignore[attr-defined]  # SQLModel sets __table__ at run time
 
 
-def visible_to(viewer_id: Any, *, owner_disabled: Any = None) -> ColumnElement[bool]:
-    """Published posts, plus the viewer's own drafts; a disabled account's posts only to
+_CALLER_IS_ADMIN = exists().where(_VIEWER.c.id == _viewer, _VIEWER.c.is_admin)
+
+
+def visible_to_caller(*, owner_disabled: Any = None) -> ColumnElement[bool]:
+    """Published posts, plus the caller's own drafts; a disabled account's posts only to
     admins (API.md, "Admins"). Drafts stay private to admins too. `owner_disabled`: the
     owner's flag, where the statement joins the owner anyway (no subquery then)."""
     shown = col(Post.owner_id).not_in(_DISABLED) if owner_disabled is None else ~owner_disabled
     return and_(
-        or_(col(Post.published), col(Post.owner_id) == viewer_id),
-        or_(shown, exists().where(_VIEWER.c.id == viewer_id, _VIEWER.c.is_admin)),
+        or_(col(Post.published), col(Post.owner_id) == _viewer),
+        or_(shown, _CALLER_IS_ADMIN),
     )
 
 
-_VOTES = (
-    select(func.count())
-    .select_from(Vote)
-    .where(col(Vote.post_id) == col(Post.id))
-    .scalar_subquery()
-    .label("votes")
-)
-_VOTED = (
-    exists().where(col(Vote.post_id) == col(Post.id), col(Vote.user_id) == _viewer).label("voted")
-)
+def _vote_count(post_id: Any) -> Any:
+    return select(func.count()).select_from(Vote).where(col(Vote.post_id) == post_id)
+
+
+def _caller_voted(post_id: Any) -> ColumnElement[bool]:
+    return exists().where(col(Vote.post_id) == post_id, col(Vote.user_id) == _viewer)
+
+
+_VOTES = _vote_count(col(Post.id)).scalar_subquery().label("votes")
+_VOTED = _caller_voted(col(Post.id)).label("voted")
 _NEWEST_FIRST = (col(Post.created_at).desc(), col(Post.id).desc())
 
 
@@ -95,7 +98,7 @@ def _post_public(*where: ColumnElement[bool]) -> Any:
             _VOTED,
         )
         .join(User, col(User.id) == col(Post.owner_id))
-        .where(visible_to(_viewer, owner_disabled=col(User.disabled)), *where)
+        .where(visible_to_caller(owner_disabled=col(User.disabled)), *where)
     )
 
 
@@ -104,7 +107,7 @@ def _page(*where: ColumnElement[bool]) -> Any:
     the feed index only, and counts votes for the returned posts alone."""
     ids = (
         select(Post.id)
-        .where(visible_to(_viewer), *where)
+        .where(visible_to_caller(), *where)
         .order_by(*_NEWEST_FIRST)
         .limit(bindparam("limit", type_=Integer))
         .offset(bindparam("skip", type_=Integer))
@@ -167,7 +170,7 @@ async def _read(
     viewer: TokenClaims, query: Query, *, prepare: bool | None = None, **params: Any
 ) -> list[PostPublic]:
     """The posts of a `_for_viewer` query, once the caller's session is found alive (else 401)."""
-    params = {"viewer_id": viewer.user_id, "session_id": viewer.session_id, **params}
+    params = {**token_params(viewer), **params}
     rows = await reads.fetch(query, params, prepare=prepare)
     if not rows:
         raise Unauthorized()
@@ -209,7 +212,6 @@ async def _get_many(session: AsyncSession, viewer_id: int, ids: Sequence[int]) -
 # The tables, not the ORM classes: these statements need none of the ORM's machinery.
 _POSTS: Table = Post.__table__  # type: ignore[attr-defined]  # SQLModel sets __table__ at run time
 _OWNER: Table = User.__table__.alias("owner")  # type: ignore[attr-defined]
-_VOTE_TABLE: Table = Vote.__table__  # type: ignore[attr-defined]
 _now = bindparam("now", type_=_POSTS.c.updated_at.type)
 # In RETURNING, SQLAlchemy neither qualifies the written table's columns nor correlates
 # subqueries with it: the columns the subqueries need are spelt out.
@@ -224,9 +226,8 @@ def _owners(column: str) -> Any:
 
 _post_id = bindparam("post_id", type_=Integer)
 _THE_POST = col(Post.id) == _post_id
-_CALLER_IS_ADMIN = exists().where(_VIEWER.c.id == _viewer, _VIEWER.c.is_admin)
 # The writes' check, inside their own statement: post `post_id` is one the caller may see.
-VISIBLE_POST_EXISTS = exists().where(_THE_POST, visible_to(_viewer))
+VISIBLE_POST_EXISTS = exists().where(_THE_POST, visible_to_caller())
 _WHY_NOT = select(SESSION_ALIVE, VISIBLE_POST_EXISTS)
 
 
@@ -243,7 +244,7 @@ async def explain_refusal(session: AsyncSession, params: dict[str, Any]) -> None
 
 
 def caller_params(viewer: TokenClaims, post_id: int) -> dict[str, Any]:
-    return {"viewer_id": viewer.user_id, "session_id": viewer.session_id, "post_id": post_id}
+    return {**token_params(viewer), "post_id": post_id}
 
 
 async def create_posts(
@@ -271,16 +272,15 @@ async def create_posts(
     return created
 
 
-_NEW_POST = ("title", "content", "published", "owner_id", "created_at")
-# One statement: the caller's session checked, the post written, and the post returned as
-# `_to_public` reads it (no votes yet, so none of them the caller's).
+_EDITABLE = ("title", "content", "published")
+_FIELDS = {name: bindparam(name, type_=_POSTS.c[name].type) for name in _EDITABLE}
+# One statement: the caller's session checked, the post written (the caller's, now), and the
+# post returned as `_to_public` reads it (no votes yet, so none of them the caller's).
 _CREATE = (
     insert(_POSTS)
     .from_select(
-        _NEW_POST,
-        sql_select(*(bindparam(name, type_=_POSTS.c[name].type) for name in _NEW_POST)).where(
-            SESSION_ALIVE
-        ),
+        [*_EDITABLE, "owner_id", "created_at"],
+        sql_select(*_FIELDS.values(), _viewer, _now).where(SESSION_ALIVE),
     )
     .returning(
         *(_POSTS.c[name] for name in _PUBLIC_COLUMNS),
@@ -295,15 +295,9 @@ _CREATE = (
 async def create_post(session: AsyncSession, viewer: TokenClaims, data: PostCreate) -> PostPublic:
     """The new post; 401 when the caller's session has ended, or their account is deleted
     meanwhile (the foreign key refuses the post)."""
-    params = {
-        **data.model_dump(),
-        "owner_id": viewer.user_id,
-        "created_at": utcnow(),
-        "viewer_id": viewer.user_id,
-        "session_id": viewer.session_id,
-    }
+    params = {**data.model_dump(), **token_params(viewer), "now": utcnow()}
     try:
-        row = (await run_alone(session, _CREATE, params)).first()
+        row = await run_alone(session, _CREATE, params)
     except IntegrityError:
         await session.rollback()
         raise Unauthorized() from None
@@ -313,11 +307,7 @@ async def create_post(session: AsyncSession, viewer: TokenClaims, data: PostCrea
 
 
 # PUT and PATCH: a field left out (None) keeps its value (PATCH refuses null in the body).
-_EDITABLE = ("title", "content", "published")
-_EDITED = {
-    name: func.coalesce(bindparam(name, type_=_POSTS.c[name].type), _POSTS.c[name])
-    for name in _EDITABLE
-}
+_EDITED = {name: func.coalesce(field, _POSTS.c[name]) for name, field in _FIELDS.items()}
 _UPDATE = (
     update(_POSTS)
     .where(_POSTS.c.id == _post_id, _POSTS.c.owner_id == _viewer, SESSION_ALIVE)
@@ -333,8 +323,8 @@ _UPDATE = (
         *(_POSTS.c[name] for name in _PUBLIC_COLUMNS),
         _owners("name"),
         _owners("created_at"),
-        sql_select(func.count()).where(_VOTE_TABLE.c.post_id == _RETURNED_POST).scalar_subquery(),
-        exists().where(_VOTE_TABLE.c.post_id == _RETURNED_POST, _VOTE_TABLE.c.user_id == _viewer),
+        _vote_count(_RETURNED_POST).scalar_subquery(),
+        _caller_voted(_RETURNED_POST),
     )
 )
 
@@ -346,7 +336,7 @@ async def update_post(
     session: 401 when it has ended, 404 for a post they may not see (or deleted meanwhile),
     403 for another user's post."""
     params = caller_params(viewer, post_id)
-    row = (await run_alone(session, _UPDATE, {**params, **changes, "now": utcnow()})).first()
+    row = await run_alone(session, _UPDATE, {**params, **changes, "now": utcnow()})
     if row is None:
         await explain_refusal(session, params)
         raise Forbidden()
@@ -385,6 +375,6 @@ async def delete_post(session: AsyncSession, viewer: TokenClaims, post_id: int) 
     has ended, 404 for a post they may not see (or deleted meanwhile), 403 for another
     user's post (unless the caller is an admin)."""
     params = caller_params(viewer, post_id)
-    if (await run_alone(session, _DELETE, params)).first() is None:
+    if await run_alone(session, _DELETE, params) is None:
         await explain_refusal(session, params)
         raise Forbidden()

@@ -123,14 +123,20 @@ SESSION_ALIVE = exists().where(
     col(Session.id) == bindparam("session_id", type_=Integer),
     col(Session.user_id) == bindparam("viewer_id", type_=Integer),
 )
+
+
+def token_params(claims: TokenClaims) -> dict[str, int]:
+    """The parameters of `SESSION_ALIVE` (and of every statement that includes it)."""
+    return {"viewer_id": claims.user_id, "session_id": claims.session_id}
+
+
 # The caller, in a session of theirs that lives: for the endpoints that need the account.
 _SESSION_USER = select(User).where(col(User.id) == bindparam("viewer_id"), SESSION_ALIVE)
 
 
 async def find_session_user(session: AsyncSession, claims: TokenClaims) -> User | None:
     """The token's user, if its session still lives (sessions are deleted when they end)."""
-    params = {"viewer_id": claims.user_id, "session_id": claims.session_id}
-    return (await session.exec(_SESSION_USER, params=params)).first()
+    return (await session.exec(_SESSION_USER, params=token_params(claims))).first()
 
 
 async def list_sessions(session: AsyncSession, claims: TokenClaims) -> list[SessionPublic]:

@@ -4,11 +4,8 @@ Adding or taking back a vote is one statement that checks the caller's session a
 and writes. Only when it writes nothing does a second query find out why (401, 404 or 409).
 """
 
-from typing import Any
-
 from sqlalchemy import (
     ColumnElement,
-    CursorResult,
     Insert,
     Integer,
     Table,
@@ -55,14 +52,10 @@ _ADD_FOR_DEMO = _adding(VISIBLE_POST_EXISTS)
 _REMOVE = delete(_VOTES).where(_CALLERS_VOTE, _MAY_VOTE).returning(_VOTES.c.post_id)
 
 
-def _wrote(result: CursorResult[Any]) -> bool:
-    return result.first() is not None  # RETURNING: psycopg's async rowcount does not last
-
-
 async def add_vote(session: AsyncSession, claims: TokenClaims, post_id: int) -> None:
     params = caller_params(claims, post_id)
     try:
-        added = _wrote(await run_alone(session, _ADD, {**params, "now": utcnow()}))
+        added = await run_alone(session, _ADD, {**params, "now": utcnow()}) is not None
     except IntegrityError:
         # A concurrent vote of the caller's came first (primary key), or the post or the
         # caller's account was deleted meanwhile (foreign keys).
@@ -77,11 +70,11 @@ async def add_vote_for_demo(session: AsyncSession, voter_id: int, post_id: int) 
     """For app.demo, which votes for its users without a session of theirs: the vote, unless
     they have voted already or may not see the post. True when it was added."""
     params = {"viewer_id": voter_id, "post_id": post_id, "now": utcnow()}
-    return _wrote(await run_alone(session, _ADD_FOR_DEMO, params))
+    return await run_alone(session, _ADD_FOR_DEMO, params) is not None
 
 
 async def remove_vote(session: AsyncSession, claims: TokenClaims, post_id: int) -> None:
     params = caller_params(claims, post_id)
-    if not _wrote(await run_alone(session, _REMOVE, params)):
+    if await run_alone(session, _REMOVE, params) is None:
         await explain_refusal(session, params)
         raise NotFound("Vote does not exist")
