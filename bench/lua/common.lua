@@ -87,4 +87,24 @@ function common.own_post(k, cycle)
   return own_first + (cycle and k % own_count or k)
 end
 
+-- The whole of a script that changes the thread's own posts in turn (update, patch): `method`
+-- on /posts/<id>, with the JSON body `body` formatted with the thread's index and a counter, so
+-- that every request really changes the row.
+function common.change_own_posts(method, body)
+  local k
+  setup = common.setup
+  wrk.method = method
+  wrk.headers["Content-Type"] = "application/json"
+  function init(args)
+    common.authorize()
+    common.init_own_posts()
+    k = 0
+  end
+  function request()
+    local post = common.own_post(k, true)
+    k = k + 1
+    return wrk.format(nil, "/posts/" .. post, nil, string.format(body, thread_index, k))
+  end
+end
+
 return common
