@@ -1,11 +1,11 @@
 """What this machine's cores can hash: the ceiling for logins (issue 13's login target).
 
 `bcrypt.checkpw` of a cost-12 hash of the benchmark password (the seeded users' cost) on as
-many threads as there are cores, for a few seconds: bcrypt releases the GIL, so the threads
-hash in parallel, as the app's bcrypt pool does. `POST /login` on one worker cannot beat it.
+many threads as the app's bcrypt pool has (one per usable core), for a few seconds: bcrypt
+releases the GIL, so the threads hash in parallel, as the app's do. `POST /login` on one
+worker cannot beat it.
 """
 
-import os
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -13,6 +13,7 @@ from typing import Any
 
 import bcrypt
 
+from app.core.security import usable_cores
 from bench import seed
 
 
@@ -33,7 +34,7 @@ def measure(seconds: float = 3.0) -> BcryptCapacity:
     the last ones off, or waiting for the slowest thread, would be off by several percent)."""
     hashed = seed.password_hash()
     password = seed.PASSWORD.encode()
-    threads = os.cpu_count() or 1
+    threads = usable_cores()
     counts, busy = [0] * threads, [0.0] * threads
     started = time.monotonic()
     deadline = started + seconds

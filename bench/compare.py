@@ -67,7 +67,6 @@ def measure(name: str, running: Running, load: Load) -> tuple[list[WrkResult], f
     server = running.floor if name == "floor" else running.app
     assert server is not None
     _, kind, warm = SCENARIOS[name]
-    wait_idle(server.pid)
     env = {
         **running.envs[kind],
         **writes.prepare(name, running.database_url, running.run_id, load.duration),
@@ -177,12 +176,17 @@ def main(argv: list[str] | None = None) -> int:
             envs = {kind: scenario_env(side.dataset, t) for kind, t in found.items()}
             running.append(Running(server, floor, envs, prepared.url, side_run))
 
+        server_pids = [s.pid for r in running for s in (r.app, r.floor) if s is not None]
         for round_number in range(1, args.rounds + 1):
             for name in selected:
                 # Alternate which side goes first, round to round.
                 order = range(len(sides)) if round_number % 2 else reversed(range(len(sides)))
                 for number in order:
                     side = sides[number]
+                    # Every server idle, not only this side's: the other side may still be
+                    # working through requests of its closed connections (bcrypt above all).
+                    for pid in server_pids:
+                        wait_idle(pid)
                     results, cpu = measure(name, running[number], load)
                     for result in results:
                         side.results.setdefault(result.scenario, []).append(result)

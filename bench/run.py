@@ -509,7 +509,7 @@ def measure_bare(load: Load) -> WrkResult:
 
 
 def measure_bcrypt() -> BcryptCapacity:
-    log(f"bcrypt capacity ({os.cpu_count()} threads, {BCRYPT_SECONDS:g}s) ...")
+    log(f"bcrypt capacity ({BCRYPT_SECONDS:g}s) ...")
     capacity = bcrypt_capacity.measure(BCRYPT_SECONDS)
     log(
         f"bcrypt capacity: {capacity.hashes_per_s:.2f} hashes/s (checkpw, cost {seed.BCRYPT_COST}) "

@@ -34,7 +34,7 @@ def _lower_priority() -> None:
         os.nice(BCRYPT_NICENESS)  # Linux: this thread only
 
 
-def _usable_cores() -> int:
+def usable_cores() -> int:
     """The cores this process may run on (a container's CPU set, where there is one)."""
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
@@ -42,7 +42,7 @@ def _usable_cores() -> int:
 
 
 _bcrypt_threads = ThreadPoolExecutor(
-    max_workers=_usable_cores(),
+    max_workers=usable_cores(),
     thread_name_prefix="bcrypt",
     initializer=_lower_priority,
 )
