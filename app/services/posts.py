@@ -2,8 +2,9 @@
 
 The statements are built once, with bound parameters, so that each is compiled once and every
 request only binds its values. The feed and single-post reads run on the read path
-(app/db/reads.py), one statement each, outside the ORM session; writes and the reads after them
-use the session.
+(app/db/reads.py), one statement each, outside the ORM session. Writes use the session: one
+statement each that also returns the post (`RETURNING`), except the batch of new posts, read
+back after its transaction.
 """
 
 from collections.abc import Sequence
@@ -144,7 +145,7 @@ _FEED = _for_viewer(_page(), newest_first=True)
 _SEARCH = _for_viewer(
     _page(like_ignoring_case(col(Post.title), bindparam("pattern"))), newest_first=True
 )
-# After a write, through the session (an expanding IN list is compiled per call).
+# After the batch of new posts, through the session (an expanding IN list is compiled per call).
 _SOME = _post_public(col(Post.id).in_(bindparam("post_ids", expanding=True)))
 
 
