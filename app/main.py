@@ -1,5 +1,6 @@
 """The application: lifespan, middleware, error handlers, routers."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -35,6 +36,18 @@ from app.web.request_limits import RequestLimits
 from app.web.text_encoding import StrictUTF8
 
 MAX_BODY_BYTES = 1024 * 1024
+
+# The sections of Swagger (/docs), in the order a newcomer needs them.
+OPENAPI_TAGS = [
+    {"name": "meta", "description": "Is the service up, and its database?"},
+    {"name": "auth", "description": "Log in (OAuth2 password flow), refresh, log out."},
+    {"name": "sessions", "description": "Your logins, one per device; end any of them."},
+    {"name": "password reset", "description": "A forgotten password, reset by e-mail."},
+    {"name": "users", "description": "Sign up, and your account."},
+    {"name": "posts", "description": "The feed, and your posts and drafts."},
+    {"name": "votes", "description": "One vote per user and post."},
+    {"name": "admin", "description": "Accounts and posts, for admins."},
+]
 
 
 async def _report_schema() -> None:
@@ -83,6 +96,19 @@ async def _prepare_development_database() -> None:
         logger.info("database schema is up to date (revision %s)", SCHEMA_HEAD)
 
 
+def _freeze_startup_objects() -> None:
+    """Keep the garbage collector from walking, again and again, the objects start-up made.
+
+    The modules, the routes and SQLAlchemy's and pydantic's caches (some 150,000 objects) live
+    as long as the process. Every collection of the oldest generation walked all of them: under
+    a write load that was one pause of about 100 ms every second or so, some 10% of the
+    worker's CPU. Frozen (moved to the permanent generation, `gc.freeze`), they are no longer
+    walked; what requests leave behind is still collected as before (bench/README.md).
+    """
+    gc.collect()  # garbage made during start-up is freed, not frozen
+    gc.freeze()
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.ENVIRONMENT == "development":
@@ -97,6 +123,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             "tokens) are written to this log. Set EMAIL_BACKEND=smtp and SMTP_HOST to send them."
         )
     await prepare_dummy_hash()
+    _freeze_startup_objects()
     yield
     await app.state.rate_limits.aclose()
     await engine.dispose()
@@ -133,6 +160,7 @@ def create_app() -> FastAPI:
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
+        openapi_tags=OPENAPI_TAGS,
     )
     if settings.CORS_ORIGINS:
         app.add_middleware(
@@ -144,7 +172,10 @@ def create_app() -> FastAPI:
         )
     app.state.rate_limits = rate_limits_from(settings)
     register_error_handlers(app)
-    for module in (meta, auth, sessions, password_reset, users, posts, votes, admin):
+    # FastAPI tries the routes one by one, in this order, for every request: the busiest
+    # routers first (matching a vote behind the 24 routes before it cost 8% of its CPU).
+    # Swagger keeps its own order (OPENAPI_TAGS).
+    for module in (posts, votes, auth, users, sessions, meta, password_reset, admin):
         app.include_router(module.router)
     add_docs(app)
     return app
