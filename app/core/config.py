@@ -124,9 +124,9 @@ class Settings(BaseSettings):
     LOG_LEVEL: LogLevel = "INFO"  # any case: debug, Info, ...
 
     DATABASE_URL: str = "sqlite:///./app.db"
-    # PostgreSQL connection pools, per worker process: the session's (writes) and the read
-    # path's, each of DB_POOL_SIZE. Fixed pools: requests beyond them wait (up to
-    # DB_POOL_TIMEOUT) instead of opening and closing overflow connections per burst.
+    # The PostgreSQL connection pool, one per worker process, for sessions and the read path
+    # alike. A fixed size: requests beyond it wait (up to DB_POOL_TIMEOUT) instead of opening
+    # and closing overflow connections per burst.
     DB_POOL_SIZE: int = Field(default=5, ge=1)
     DB_MAX_OVERFLOW: int = Field(default=0, ge=0)
     DB_POOL_TIMEOUT: float = Field(default=10, gt=0, description="seconds to wait for a connection")

@@ -9,7 +9,6 @@ a single SELECT needs none of it (it is atomic on its own). On SQLite it runs th
 SQLAlchemy Core. Writes, and the reads that follow a write, keep the session.
 """
 
-import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,11 +16,10 @@ from typing import Any
 import psycopg
 from psycopg.pq import TransactionStatus
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.sql import Select
 
-from app.core.config import settings
 from app.db.engine import engine
+from app.db.turns import pool_turn
 
 Row = Sequence[Any]
 _PSYCOPG = postgresql.dialect(paramstyle="pyformat")  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
@@ -75,28 +73,9 @@ async def _fetch_on_psycopg(
             raise
 
 
-# Reads take their turn here, first come first served, before they ask the pool: SQLAlchemy's
-# asyncio pool hands a returned connection to whichever request asks next (not the one that
-# waited longest) and starts a timer task per waiting request. With more concurrent reads than
-# connections, that cost 7 to 24% of the feed's throughput and doubled its p99 (README).
-_turns: asyncio.Semaphore | None = None  # made in the event loop that uses it
-
-
 @asynccontextmanager
 async def _pooled_psycopg_connection() -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-    global _turns
-    turns = _turns = _turns or asyncio.Semaphore(settings.DB_POOL_SIZE)
-    if turns.locked():
-        try:
-            async with asyncio.timeout(settings.DB_POOL_TIMEOUT):
-                await turns.acquire()
-        except TimeoutError:
-            raise PoolTimeoutError(
-                f"no connection free in {settings.DB_POOL_TIMEOUT:g} s"
-            ) from None
-    else:
-        await turns.acquire()  # free: no timer
-    try:
+    async with pool_turn():
         pooled = await engine.raw_connection()
         connection = pooled.driver_connection
         assert isinstance(connection, psycopg.AsyncConnection)
@@ -108,5 +87,3 @@ async def _pooled_psycopg_connection() -> AsyncIterator[psycopg.AsyncConnection[
                 # replaced at its next checkout (app/db/engine.py, `_discard_if_ended`).
                 await connection.close()
             pooled.close()  # back to the pool
-    finally:
-        turns.release()

@@ -4,9 +4,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Row, UpdateBase
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.engine import engine
+from app.db.turns import pool_turn
 
 # On PostgreSQL, on a connection of the pool as it lends them (in autocommit): no BEGIN and
 # COMMIT round trips, and no switching of the connection's isolation level and back.
@@ -20,7 +23,15 @@ async def run_alone(
     it wrote nothing. A single statement is atomic on its own: on PostgreSQL it runs in
     autocommit, one round trip instead of three (BEGIN, the statement, COMMIT). SQLite keeps
     its transaction (the session's BEGIN IMMEDIATE, app/db/engine.py)."""
-    result = await session.exec(statement, params=params, bind_arguments=_ALONE)
-    row = result.first()  # RETURNING: psycopg's async rowcount does not last
-    await session.commit()
-    return row
+
+    def write(sync_session: OrmSession) -> Row[Any] | None:
+        assert isinstance(sync_session, Session)  # SQLModel's: `exec`, not the deprecated `execute`
+        result = sync_session.exec(statement, params=params, bind_arguments=_ALONE)
+        row: Row[Any] | None = result.first()  # RETURNING: psycopg's async rowcount does not last
+        sync_session.commit()
+        return row
+
+    # Statement and commit in one pass of SQLAlchemy's async bridge rather than one each
+    # (a greenlet each): 2.5% of a vote's CPU. The connection is back in the pool at the commit.
+    async with pool_turn():
+        return await session.run_sync(write)
