@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy import Row, UpdateBase
 from sqlalchemy.orm import Session as OrmSession
-from sqlmodel import Session
+from sqlmodel import Session as SQLModelSession
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.engine import engine
@@ -25,7 +25,7 @@ async def run_alone(
     its transaction (the session's BEGIN IMMEDIATE, app/db/engine.py)."""
 
     def write(sync_session: OrmSession) -> Row[Any] | None:
-        assert isinstance(sync_session, Session)  # SQLModel's: `exec`, not the deprecated `execute`
+        assert isinstance(sync_session, SQLModelSession)  # for `exec`; `execute` is deprecated
         result = sync_session.exec(statement, params=params, bind_arguments=_ALONE)
         row: Row[Any] | None = result.first()  # RETURNING: psycopg's async rowcount does not last
         sync_session.commit()
