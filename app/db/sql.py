@@ -46,3 +46,36 @@ def _postgresql(element: like_ignoring_case, compiler: Any, **kw: Any) -> str:
 def _sqlite(element: like_ignoring_case, compiler: Any, **kw: Any) -> str:
     column, pattern = (compiler.process(clause, **kw) for clause in element.clauses)
     return f"unicode_lower({column}) LIKE unicode_lower({pattern}) ESCAPE '{LIKE_ESCAPE}'"
+
+
+class in_few(FunctionElement[bool]):
+    """`column` is one of the values `subquery` returns, a handful (a page's ids).
+
+    On PostgreSQL `= ANY(ARRAY(subquery))`: the few values are looked up in the column's
+    index. The plain `IN (subquery)` let the planner hash-join them against the whole table
+    when it is small (a sequential scan of 1,000 posts for a page of 10: the feed's statement
+    took 0.52 ms instead of 0.31), and the read path prepares its statements, so that plan
+    stays. SQLite keeps `IN (subquery)`."""
+
+    type = Boolean()
+    inherit_cache = True
+
+    def __init__(self, column: Any, subquery: Any) -> None:
+        super().__init__(column, subquery.scalar_subquery())
+
+
+def _in_few_parts(element: in_few, compiler: Any, **kw: Any) -> tuple[str, str]:
+    column, subquery = element.clauses
+    return compiler.process(column, **kw), compiler.process(subquery.element, **kw)
+
+
+@compiles(in_few)
+def _in_few_postgresql(element: in_few, compiler: Any, **kw: Any) -> str:
+    column, subquery = _in_few_parts(element, compiler, **kw)
+    return f"{column} = ANY(ARRAY({subquery}))"
+
+
+@compiles(in_few, "sqlite")
+def _in_few_sqlite(element: in_few, compiler: Any, **kw: Any) -> str:
+    column, subquery = _in_few_parts(element, compiler, **kw)
+    return f"{column} IN ({subquery})"

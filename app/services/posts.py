@@ -34,7 +34,7 @@ from app.core.errors import Forbidden, NotFound, Unauthorized
 from app.core.security import TokenClaims
 from app.db import reads
 from app.db.reads import Query, Row
-from app.db.sql import like_ignoring_case, like_pattern
+from app.db.sql import in_few, like_ignoring_case, like_pattern
 from app.db.statements import run_alone
 from app.models import (
     Post,
@@ -114,7 +114,7 @@ def _page(*where: ColumnElement[bool]) -> Any:
         .offset(bindparam("skip", type_=Integer))
         .subquery("page")
     )
-    return _post_public(col(Post.id).in_(select(ids.c.id))).order_by(*_NEWEST_FIRST)
+    return _post_public(in_few(col(Post.id), select(ids.c.id))).order_by(*_NEWEST_FIRST)
 
 
 # The caller's session, as the reads' left side: the token is checked in the same statement (no
