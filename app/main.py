@@ -99,11 +99,11 @@ async def _prepare_development_database() -> None:
 def _freeze_startup_objects() -> None:
     """Keep the garbage collector from walking, again and again, the objects start-up made.
 
-    The modules, the routes and SQLAlchemy's and pydantic's caches (some 150,000 objects) live
+    The modules, the routes and SQLAlchemy's and pydantic's caches (some 166,000 objects) live
     as long as the process. Every collection of the oldest generation walked all of them: under
-    a write load that was one pause of about 100 ms every second or so, some 10% of the
-    worker's CPU. Frozen (moved to the permanent generation, `gc.freeze`), they are no longer
-    walked; what requests leave behind is still collected as before (bench/README.md).
+    a write load, a pause of 70 to 108 ms every second or two, 10 to 19% of the worker's CPU.
+    Frozen (moved to the permanent generation, `gc.freeze`), they are no longer walked; what
+    requests leave behind is still collected as before (bench/README.md).
     """
     gc.collect()  # garbage made during start-up is freed, not frozen
     gc.freeze()
