@@ -212,7 +212,7 @@ async def _get_many(session: AsyncSession, viewer_id: int, ids: Sequence[int]) -
 
 # The tables, not the ORM classes: these statements need none of the ORM's machinery.
 _POSTS: Table = Post.__table__  # type: ignore[attr-defined]  # SQLModel sets __table__ at run time
-_OWNER: Table = User.__table__.alias("owner")  # type: ignore[attr-defined]
+_OWNER: Table = User.__table__.alias("owner")  # type: ignore[attr-defined]  # __table__: set at run time
 _now = bindparam("now", type_=_POSTS.c.updated_at.type)
 # In RETURNING, SQLAlchemy neither qualifies the written table's columns nor correlates
 # subqueries with it: the columns the subqueries need are spelt out.
