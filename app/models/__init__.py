@@ -5,7 +5,7 @@ registers every table on `SQLModel.metadata` (Alembic's autogenerate relies on i
 """
 
 from app.models.auth import LoginForm
-from app.models.common import MAX_ID, APIModel, Message, ensure_storable, utcnow
+from app.models.common import MAX_ID, APIModel, Message, ensure_storable, table_of, utcnow
 from app.models.password_resets import (
     PasswordResetConfirm,
     PasswordResetRequest,
@@ -55,5 +55,6 @@ __all__ = [
     "VoteCreate",
     "email_key",
     "ensure_storable",
+    "table_of",
     "utcnow",
 ]

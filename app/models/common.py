@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, field_validator
 from pydantic import Field as PydanticField
+from sqlalchemy import Table
 from sqlmodel import Field, SQLModel
 
 # Named constraints, so that migrations can refer to (and drop) them on every database.
@@ -21,6 +22,12 @@ MAX_ID = 2**31 - 1  # ids are PostgreSQL `integer`s
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's Table, for statements that need none of the ORM's machinery."""
+    table: Table = model.__table__  # type: ignore[attr-defined]  # SQLModel sets it at run time
+    return table
 
 
 def ensure_storable(value: str) -> str:

@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Integer,
-    Table,
     and_,
     bindparam,
     case,
@@ -45,6 +44,7 @@ from app.models import (
     User,
     UserPublic,
     Vote,
+    table_of,
     utcnow,
 )
 from app.services.sessions import SESSION_ALIVE, token_params
@@ -54,7 +54,7 @@ _viewer = bindparam("viewer_id", type_=Integer)
 
 
 _DISABLED = select(col(User.id)).where(col(User.disabled))  # few: a partial index serves it
-_VIEWER = User.__table__.alias("viewer")  # type: ignore[attr-defined]  # SQLModel sets __table__ at run time
+_VIEWER = table_of(User).alias("viewer")
 
 
 _CALLER_IS_ADMIN = exists().where(_VIEWER.c.id == _viewer, _VIEWER.c.is_admin)
@@ -119,7 +119,7 @@ def _page(*where: ColumnElement[bool]) -> Any:
 
 # The caller's session, as the reads' left side: the token is checked in the same statement (no
 # round trip of its own). No row at all: the session has ended (or was never the user's).
-_CURRENT = Session.__table__.alias("current_session")  # type: ignore[attr-defined]  # SQLModel sets __table__ at run time
+_CURRENT = table_of(Session).alias("current_session")
 
 
 def _for_viewer(posts: Any, *, newest_first: bool) -> Query:
@@ -211,8 +211,8 @@ async def _get_many(session: AsyncSession, viewer_id: int, ids: Sequence[int]) -
 # writes nothing does a second query find out why (`explain_refusal`).
 
 # The tables, not the ORM classes: these statements need none of the ORM's machinery.
-_POSTS: Table = Post.__table__  # type: ignore[attr-defined]  # SQLModel sets __table__ at run time
-_OWNER: Table = User.__table__.alias("owner")  # type: ignore[attr-defined]  # __table__: set at run time
+_POSTS = table_of(Post)
+_OWNER = table_of(User).alias("owner")
 _now = bindparam("now", type_=_POSTS.c.updated_at.type)
 # In RETURNING, SQLAlchemy neither qualifies the written table's columns nor correlates
 # subqueries with it: the columns the subqueries need are spelt out.

@@ -8,7 +8,6 @@ from sqlalchemy import (
     ColumnElement,
     Insert,
     Integer,
-    Table,
     and_,
     bindparam,
     exists,
@@ -21,12 +20,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.errors import Conflict, NotFound
 from app.core.security import TokenClaims
 from app.db.statements import run_alone
-from app.models import Vote, utcnow
+from app.models import Vote, table_of, utcnow
 from app.services.posts import VISIBLE_POST_EXISTS, caller_params, explain_refusal
 from app.services.sessions import SESSION_ALIVE
 
 # The table, not the ORM class: these statements need none of the ORM's machinery.
-_VOTES: Table = Vote.__table__  # type: ignore[attr-defined]  # SQLModel sets __table__ at run time
+_VOTES = table_of(Vote)
 _post = bindparam("post_id", type_=Integer)
 _voter = bindparam("viewer_id", type_=Integer)
 _CALLERS_VOTE = and_(_VOTES.c.post_id == _post, _VOTES.c.user_id == _voter)
