@@ -295,7 +295,7 @@ async def test_login_form_over_1_mib_is_413(client: AsyncClient) -> None:
 # --- paths and methods -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/nope", "/posts/1/comments", "/users/me/posts", "/api/posts"])
+@pytest.mark.parametrize("path", ["/nope", "/posts/1/likes", "/users/me/posts", "/api/posts"])
 async def test_unknown_path_is_404(client: AsyncClient, headers: dict[str, str], path: str) -> None:
     response = await client.get(path, headers=headers)
     assert assert_error(response, 404) == "Not Found"
@@ -430,7 +430,20 @@ async def test_a_percent_encoded_lone_surrogate_in_the_login_form_is_422(
     assert ENCODED_SURROGATE not in response.text and "input" not in detail[0]
 
 
-INVISIBLE_TITLES = ["\u200b", "\u200b\u200b\u200b", "\ufeff", " \u200d\u2060 ", "\u3164", "\u0301"]
+INVISIBLE_TITLES = [
+    "\u200b",
+    "\u200b\u200b\u200b",
+    "\ufeff",
+    " \u200d\u2060 ",
+    "\u3164",
+    "\u0301",
+    # Unassigned, but reserved by Unicode as invisible (Default_Ignorable_Code_Point), and a
+    # noncharacter: whatever a future Unicode puts there will not print.
+    "\u2065",
+    "\U000e0002",
+    "\ufff0",
+    "\ufffe",
+]
 
 
 @pytest.mark.parametrize("title", INVISIBLE_TITLES)
@@ -450,7 +463,18 @@ async def test_a_title_needs_a_visible_character(
 
 
 @pytest.mark.parametrize(
-    "title", ["a\u200b", "\u200b\u00e9", "\U0001f600", "\u0627\u0644\u062d\u0628"]
+    "title",
+    [
+        "a\u200b",
+        "\u200b\u00e9",
+        "\U0001f600",
+        "\u0627\u0644\u062d\u0628",
+        # Newer than Python 3.11's Unicode 14 tables (unassigned there): U+1FAE8 SHAKING FACE
+        # and U+31350, a CJK ideograph of Unicode 15. They print: visible.
+        "\U0001fae8",
+        "\u200b\U0001fae8",
+        "\U00031350",
+    ],
 )
 async def test_a_title_with_a_visible_character_is_fine(
     client: AsyncClient, headers: dict[str, str], title: str

@@ -1,9 +1,10 @@
 """What every model family shares: the base model, the naming convention, field rules."""
 
+import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, field_validator
+from pydantic import AfterValidator, ConfigDict, field_validator
 from pydantic import Field as PydanticField
 from sqlalchemy import Table
 from sqlmodel import Field, SQLModel
@@ -40,6 +41,47 @@ def ensure_storable(value: str) -> str:
         raise ValueError("must not contain lone surrogates") from None
     return value
 
+
+# What prints nothing: spaces and line breaks, control and format characters (U+200B, U+FEFF,
+# ...), lone combining marks, and the blank "letters" some scripts have.
+_INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Mn", "Me"})
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")  # Hangul fillers, Braille blank
+# Code points this interpreter's Unicode tables (Python 3.11: Unicode 14) leave unassigned are
+# visible (a newer emoji, U+1FAE8), except where Unicode reserves them as invisible: its
+# Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt; a stable property, so future
+# characters there will not print either) and the noncharacters.
+_RESERVED_INVISIBLE = (
+    (0x2065, 0x2065),
+    (0xFFF0, 0xFFF8),
+    (0xE0000, 0xE0FFF),
+    (0xFDD0, 0xFDEF),
+)
+VISIBLE_TEXT_RULE = "at least one visible character (not only spaces or invisible characters)"
+
+
+def is_visible(character: str) -> bool:
+    if character.isspace() or character in _BLANK_LETTERS:
+        return False
+    category = unicodedata.category(character)
+    if category != "Cn":
+        return category not in _INVISIBLE_CATEGORIES
+    code = ord(character)
+    noncharacter = (code & 0xFFFE) == 0xFFFE  # U+FFFE, U+FFFF, U+1FFFE, ...
+    return not noncharacter and not any(low <= code <= high for low, high in _RESERVED_INVISIBLE)
+
+
+def _has_a_visible_character(value: str) -> str:
+    if not any(is_visible(character) for character in value):
+        raise ValueError(f"must contain {VISIBLE_TEXT_RULE}")
+    return value
+
+
+# Titles and comment bodies: text that shows something. Put last in a field's Annotated, after
+# its length (empty text is too short before it is invisible), with VISIBLE_TEXT_FORMAT in its
+# json_schema_extra: `format: visible-text` says the rule to tools (the fuzz tests generate text
+# for it), which JSON Schema cannot say in its own words.
+VISIBLE_TEXT = AfterValidator(_has_a_visible_character)
+VISIBLE_TEXT_FORMAT = {"format": "visible-text"}
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 # JSON booleans only: lax mode would take 0, 1, "yes" or "off" for a boolean.
