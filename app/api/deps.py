@@ -1,5 +1,5 @@
-"""Dependencies the routers share: the session, the caller, the post they may see or change,
-the rate limits, and the types of path and query parameters."""
+"""Dependencies the routers share: the session, the caller (its session checked), the rate
+limits, and the types of path and query parameters."""
 
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -35,22 +35,36 @@ Token = Annotated[str, Depends(oauth2_scheme)]
 
 
 async def get_token_claims(token: Token) -> TokenClaims:
-    """A well-formed, genuine, unexpired token's claims (401 otherwise). Whether its session
-    still lives is for the database to say: see `get_current_user`."""
+    """A well-formed, genuine, unexpired token's claims (401 otherwise), no database yet."""
     claims = decode_access_token(token)
     if claims is None:
         raise Unauthorized()
     return claims
 
 
-# For the read-only feed and post endpoints: their one SQL statement checks the token against
-# the user's row too (app/services/posts.py), saving a database round trip per request.
-Viewer = Annotated[TokenClaims, Depends(get_token_claims)]
+# The opt-in of the hot paths (the feed, single posts, the writes to posts and votes): the
+# token's signature and expiry only, because the route's own statement checks that the
+# token's session lives (SESSION_ALIVE, or a read behind the caller's session), saving a round
+# trip. A route that takes this and does not check is caught by tests/test_fail_closed.py,
+# which sends an ended session's token to every route that takes one.
+CallerCheckedInStatement = Annotated[TokenClaims, Depends(get_token_claims)]
 
 
-async def get_current_user(session: SessionDep, claims: Viewer) -> User:
-    """The caller, loaded in the request's session, if the token's session still lives: for
-    the endpoints that change data."""
+async def get_caller(claims: CallerCheckedInStatement) -> TokenClaims:
+    """The caller's token, once its session is found alive: 401 for a token whose session has
+    ended (logout, a password change, the account disabled or deleted, ...)."""
+    if not await sessions.is_alive(claims):
+        raise Unauthorized()
+    return claims
+
+
+# Every route that takes a token takes one of these (or `CallerCheckedInStatement`, above).
+Caller = Annotated[TokenClaims, Depends(get_caller)]
+
+
+async def get_current_user(session: SessionDep, claims: CallerCheckedInStatement) -> User:
+    """The caller's account, loaded in the request's session, if the token's session still
+    lives: for the routes that change the account itself."""
     user = await sessions.find_session_user(session, claims)
     if user is None:
         raise Unauthorized()
@@ -69,9 +83,10 @@ async def get_admin(user: CurrentUser) -> User:
 Admin = Annotated[User, Depends(get_admin)]
 
 PostId = Annotated[int, Path(ge=1, le=MAX_ID, description="The post's id")]
+CommentId = Annotated[int, Path(ge=1, le=MAX_ID, description="The comment's id")]
 UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="The user's id")]
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
-Skip = Annotated[int, Query(ge=0, le=MAX_ID, description="Posts to skip")]
+Skip = Annotated[int, Query(ge=0, le=MAX_ID, description="How many to skip (paging)")]
 SearchText = Annotated[str, AfterValidator(ensure_storable)]
 Search = Annotated[
     SearchText | None,
@@ -101,6 +116,20 @@ def limit_per_address(limit: Callable[[RateLimits], BucketLimit]) -> Any:
 
     return Depends(charge)
 
+
+def limit_per_account(limit: Callable[[RateLimits], BucketLimit]) -> Any:
+    """A dependency: the caller (`Caller`, session checked), charged against one of the API's
+    per-account limits: 429 past it."""
+
+    async def charge(request: Request, caller: Caller) -> TokenClaims:
+        limits = rate_limits(request)
+        await limits.take(limit(limits), f"user:{caller.user_id}")
+        return caller
+
+    return Depends(charge)
+
+
+Commenter = Annotated[TokenClaims, limit_per_account(lambda limits: limits.comment_account)]
 
 # The routes that also limit per account take the account's token themselves, before bcrypt
 # (logins) or any e-mail (password resets).

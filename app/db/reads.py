@@ -1,7 +1,12 @@
-"""The read path of the hot endpoints: the feed and single posts, token check included.
+"""The read path: SELECTs built once with SQLAlchemy, run as a single statement each on a
+connection of the engine's one pool, outside the ORM session.
 
-Their SQL is built once with SQLAlchemy (in app/services/posts.py) and runs as a single
-statement on a connection of the engine's one pool, outside the ORM session. On PostgreSQL the
+`Query(Model, rows)` is what a service declares: its rows become `Model`s by column name
+(app/db/rows.py). With a `gate`, a SELECT of one row or none (the caller's session, the post
+whose comments these are), the same statement says whether the caller may see the rows at all:
+`behind_gate` answers None when the gate finds nothing, and the rows (maybe none) otherwise.
+
+The statements run On PostgreSQL the
 compiled SQL goes straight to psycopg, on the connection as the pool lends it (in autocommit):
 the session's machinery (BEGIN, ORM result processing, ROLLBACK) and even SQLAlchemy's
 Connection around the statement cost more than the query itself (README, "The read path"), and
@@ -9,16 +14,19 @@ a single SELECT needs none of it (it is atomic on its own). On SQLite it runs th
 SQLAlchemy Core. Writes, and the reads that follow a write, keep the session.
 """
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Generic
 
 import psycopg
 from psycopg.pq import TransactionStatus
+from sqlalchemy import Integer, literal_column, true
+from sqlalchemy import select as sql_select
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Select, Subquery
 
 from app.db.engine import engine
+from app.db.rows import M, Shape
 from app.db.turns import pool_turn
 
 Row = Sequence[Any]
@@ -26,7 +34,7 @@ _PSYCOPG = postgresql.dialect(paramstyle="pyformat")  # type: ignore[no-untyped-
 _ON_POSTGRESQL = engine.dialect.name == "postgresql"
 
 
-class Query:
+class Compiled:
     """A SELECT and its SQL for psycopg, compiled once (`%(name)s` parameters)."""
 
     def __init__(self, statement: Select[Any]) -> None:
@@ -34,12 +42,55 @@ class Query:
         self.sql = str(statement.compile(dialect=_PSYCOPG))
 
 
+_GATE, _FOUND = "gate_", "found_"  # the gate's column, and one that says a row was found
+
+
+class Query(Generic[M]):
+    """A SELECT of `model`s. With a `gate`, its `rows` come after the gate's one column, in
+    the order `order_by(page)` gives (the columns of `rows`, as a subquery, to order by)."""
+
+    def __init__(
+        self,
+        model: type[M],
+        rows: Select[Any],
+        *,
+        gate: Select[Any] | None = None,
+        order_by: Callable[[Subquery], Sequence[Any]] = lambda page: (),
+    ) -> None:
+        self.gated = gate is not None
+        if gate is not None:
+            opened = gate.subquery("gate")
+            page = rows.add_columns(literal_column("1", Integer).label(_FOUND)).subquery("page")
+            rows = (
+                sql_select(opened.c[0].label(_GATE), *page.c)
+                .select_from(opened.outerjoin(page, true()))
+                .order_by(*order_by(page))
+            )
+        self.compiled = Compiled(rows)
+        self.shape = Shape(model, rows, ignore=(_GATE, _FOUND) if self.gated else ())
+        self._found_at = list(rows.selected_columns.keys()).index(_FOUND) if self.gated else 0
+
+    async def all(self, params: Mapping[str, Any], *, prepare: bool | None = None) -> list[M]:
+        assert not self.gated, "a gated query: use behind_gate"
+        return self.shape.all(await fetch(self.compiled, params, prepare=prepare))
+
+    async def behind_gate(
+        self, params: Mapping[str, Any], *, prepare: bool | None = None
+    ) -> list[M] | None:
+        """None when the gate finds no row; else the rows (none, when there are none)."""
+        assert self.gated, "no gate: use all"
+        rows = await fetch(self.compiled, params, prepare=prepare)
+        if not rows:
+            return None
+        return [self.shape(row) for row in rows if row[self._found_at] is not None]
+
+
 class _Dropped(Exception):
     """The server dropped the connection under the statement (a restart, a failover)."""
 
 
 async def fetch(
-    query: Query, params: Mapping[str, Any], *, prepare: bool | None = None
+    query: Compiled, params: Mapping[str, Any], *, prepare: bool | None = None
 ) -> Sequence[Row]:
     """The rows of `query`, as tuples in the order of its columns. `prepare=False` plans the
     statement for these very parameters every time (PostgreSQL; ignored elsewhere)."""
@@ -61,7 +112,7 @@ async def fetch(
 
 
 async def _fetch_on_psycopg(
-    query: Query, params: Mapping[str, Any], prepare: bool | None
+    query: Compiled, params: Mapping[str, Any], prepare: bool | None
 ) -> list[Row]:
     async with _pooled_psycopg_connection() as connection:
         try:

@@ -1,10 +1,11 @@
-"""Posts: every `PostPublic` comes from one statement built here.
+"""Posts: every `PostPublic` comes from the columns named here (app/db/rows.py).
 
 The statements are built once, with bound parameters, so that each is compiled once and every
-request only binds its values. The feed and single-post reads run on the read path
-(app/db/reads.py), one statement each, outside the ORM session. Writes use the session: one
-statement each that also returns the post (`RETURNING`), except the batch of new posts, read
-back after its transaction.
+request only binds its values. The feed and single posts are read on the read path
+(app/db/reads.py), one statement each that also checks the caller's session (their routes opt
+into that check: `CallerCheckedInStatement`). Writes go through the session: one statement
+each that checks the caller's session and the post, writes and returns the post
+(`write_or_explain`), except the batch of new posts (one transaction).
 """
 
 from collections.abc import Sequence
@@ -13,7 +14,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Integer,
-    and_,
     bindparam,
     case,
     exists,
@@ -22,19 +22,16 @@ from sqlalchemy import (
     insert,
     literal_column,
     or_,
-    true,
 )
 from sqlalchemy import select as sql_select
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.errors import Forbidden, NotFound, Unauthorized
 from app.core.security import TokenClaims
-from app.db import reads
-from app.db.reads import Query, Row
+from app.db.reads import Query
+from app.db.rows import Columns, Shape, columns_for, labelled, looked_up
 from app.db.sql import in_few, like_ignoring_case, like_pattern
-from app.db.statements import run_alone
 from app.models import (
     Post,
     PostCreate,
@@ -48,27 +45,20 @@ from app.models import (
     utcnow,
 )
 from app.services.sessions import SESSION_ALIVE, token_params
+from app.services.visibility import (
+    CALLER_IS_ADMIN,
+    POST_NOT_FOUND,
+    POSTS,
+    VIEWER,
+    comments_shown,
+    visible_post,
+    visible_post_exists,
+)
+from app.services.writes import write_or_explain
 
-POST_NOT_FOUND = "Post not found"
-_viewer = bindparam("viewer_id", type_=Integer)
-
-
-_DISABLED = select(col(User.id)).where(col(User.disabled))  # few: a partial index serves it
-_VIEWER = table_of(User).alias("viewer")
-
-
-_CALLER_IS_ADMIN = exists().where(_VIEWER.c.id == _viewer, _VIEWER.c.is_admin)
-
-
-def visible_to_caller(*, owner_disabled: Any = None) -> ColumnElement[bool]:
-    """Published posts, plus the caller's own drafts; a disabled account's posts only to
-    admins (API.md, "Admins"). Drafts stay private to admins too. `owner_disabled`: the
-    owner's flag, where the statement joins the owner anyway (no subquery then)."""
-    shown = col(Post.owner_id).not_in(_DISABLED) if owner_disabled is None else ~owner_disabled
-    return and_(
-        or_(col(Post.published), col(Post.owner_id) == _viewer),
-        or_(shown, _CALLER_IS_ADMIN),
-    )
+_USERS = table_of(User)
+_OWNER = _USERS.alias("owner")
+_post_id = bindparam("post_id", type_=Integer)
 
 
 def _vote_count(post_id: Any) -> Any:
@@ -76,30 +66,31 @@ def _vote_count(post_id: Any) -> Any:
 
 
 def _caller_voted(post_id: Any) -> ColumnElement[bool]:
-    return exists().where(col(Vote.post_id) == post_id, col(Vote.user_id) == _viewer)
+    return exists().where(col(Vote.post_id) == post_id, col(Vote.user_id) == VIEWER)
 
 
-_VOTES = _vote_count(col(Post.id)).scalar_subquery().label("votes")
-_VOTED = _caller_voted(col(Post.id)).label("voted")
-_NEWEST_FIRST = (col(Post.created_at).desc(), col(Post.id).desc())
+def _post_columns(post_id: Any, owner: Columns) -> Columns:
+    """`PostPublic`'s columns: the post's own (by name), its owner, its votes, whether the
+    caller voted, and the comments the caller sees. `post_id`: the post's id column."""
+    return columns_for(
+        PostPublic,
+        POSTS,
+        owner=owner,
+        votes=_vote_count(post_id).scalar_subquery(),
+        voted=_caller_voted(post_id),
+        comments=comments_shown(post_id),
+    )
 
 
-# The post's own columns in a `PostPublic`, in `_to_public`'s order.
-_PUBLIC_COLUMNS = ("id", "title", "content", "published", "created_at", "updated_at", "owner_id")
+_NEWEST_FIRST = (POSTS.c.created_at.desc(), POSTS.c.id.desc())
 
 
 def _post_public(*where: ColumnElement[bool]) -> Any:
-    """Post, owner, vote count and the viewer's vote, for the visible posts matching `where`."""
+    """Every `PostPublic` the caller may see among the posts matching `where`."""
     return (
-        sql_select(
-            *(col(getattr(Post, name)) for name in _PUBLIC_COLUMNS),
-            col(User.name).label("owner_name"),
-            col(User.created_at).label("owner_created_at"),
-            _VOTES,
-            _VOTED,
-        )
-        .join(User, col(User.id) == col(Post.owner_id))
-        .where(visible_to_caller(owner_disabled=col(User.disabled)), *where)
+        sql_select(*labelled(_post_columns(POSTS.c.id, columns_for(UserPublic, _OWNER))))
+        .join(_OWNER, _OWNER.c.id == POSTS.c.owner_id)
+        .where(visible_post(owner_disabled=_OWNER.c.disabled), *where)
     )
 
 
@@ -107,227 +98,159 @@ def _page(*where: ColumnElement[bool]) -> Any:
     """One page, newest first. The page's ids are chosen first, so that a deep `skip` walks
     the feed index only, and counts votes for the returned posts alone."""
     ids = (
-        select(Post.id)
-        .where(visible_to_caller(), *where)
+        sql_select(POSTS.c.id)
+        .where(visible_post(), *where)
         .order_by(*_NEWEST_FIRST)
         .limit(bindparam("limit", type_=Integer))
         .offset(bindparam("skip", type_=Integer))
-        .subquery("page")
+        .subquery("page_ids")
     )
-    return _post_public(in_few(col(Post.id), select(ids.c.id))).order_by(*_NEWEST_FIRST)
+    return _post_public(in_few(POSTS.c.id, sql_select(ids.c.id))).order_by(*_NEWEST_FIRST)
 
 
-# The caller's session, as the reads' left side: the token is checked in the same statement (no
+# The caller's session is the reads' gate: the token is checked in the same statement (no
 # round trip of its own). No row at all: the session has ended (or was never the user's).
-_CURRENT = table_of(Session).alias("current_session")
-
-
-def _for_viewer(posts: Any, *, newest_first: bool) -> Query:
-    """Each row of `posts` prefixed with the id of the caller's session; a caller with no
-    matching post gets one row of NULL post columns."""
-    found = posts.subquery("found")
-    order = (found.c.created_at.desc(), found.c.id.desc()) if newest_first else ()
-    return Query(
-        select(_CURRENT.c.id, *found.c)
-        .select_from(_CURRENT.outerjoin(found, true()))
-        .where(
-            _CURRENT.c.id == bindparam("session_id", type_=Integer),
-            _CURRENT.c.user_id == _viewer,
-        )
-        .order_by(*order)
-    )
-
-
-_ONE = _for_viewer(
-    _post_public(col(Post.id) == bindparam("post_id", type_=Integer)), newest_first=False
+_SESSIONS = table_of(Session)
+_CALLERS_SESSION = sql_select(_SESSIONS.c.id).where(
+    _SESSIONS.c.id == bindparam("session_id", type_=Integer), _SESSIONS.c.user_id == VIEWER
 )
-_FEED = _for_viewer(_page(), newest_first=True)
-_SEARCH = _for_viewer(
-    _page(like_ignoring_case(col(Post.title), bindparam("pattern"))), newest_first=True
+
+
+def _newest_first(page: Any) -> tuple[Any, ...]:
+    return (page.c.created_at.desc(), page.c.id.desc())
+
+
+_ONE = Query(PostPublic, _post_public(POSTS.c.id == _post_id), gate=_CALLERS_SESSION)
+_FEED = Query(PostPublic, _page(), gate=_CALLERS_SESSION, order_by=_newest_first)
+_SEARCH = Query(
+    PostPublic,
+    _page(like_ignoring_case(POSTS.c.title, bindparam("pattern"))),
+    gate=_CALLERS_SESSION,
+    order_by=_newest_first,
 )
-# After the batch of new posts, through the session (an expanding IN list is compiled per call).
-_SOME = _post_public(col(Post.id).in_(bindparam("post_ids", expanding=True)))
-
-
-def _to_public(row: Row) -> PostPublic:
-    # Values straight from the database columns: no need to validate them again.
-    (id_, title, content, published, created_at, updated_at, owner_id) = row[:7]
-    (owner_name, owner_created_at, votes, voted) = row[7:]
-    return PostPublic.model_construct(
-        id=id_,
-        title=title,
-        content=content,
-        published=published,
-        created_at=created_at,
-        updated_at=updated_at,
-        owner_id=owner_id,
-        owner=UserPublic.model_construct(id=owner_id, name=owner_name, created_at=owner_created_at),
-        votes=votes,
-        voted=bool(voted),
-    )
 
 
 async def _read(
-    viewer: TokenClaims, query: Query, *, prepare: bool | None = None, **params: Any
+    query: Query[PostPublic], viewer: TokenClaims, *, prepare: bool | None = None, **params: Any
 ) -> list[PostPublic]:
-    """The posts of a `_for_viewer` query, once the caller's session is found alive (else 401)."""
-    params = {**token_params(viewer), **params}
-    rows = await reads.fetch(query, params, prepare=prepare)
-    if not rows:
+    """The posts of a gated query, once the caller's session is found alive (else 401)."""
+    posts = await query.behind_gate({**token_params(viewer), **params}, prepare=prepare)
+    if posts is None:
         raise Unauthorized()
-    return [_to_public(row[1:]) for row in rows if row[1] is not None]
+    return posts
 
 
 async def list_posts(
     viewer: TokenClaims, *, limit: int, skip: int, search: str | None
 ) -> list[PostPublic]:
     if not search:
-        return await _read(viewer, _FEED, limit=limit, skip=skip)
+        return await _read(_FEED, viewer, limit=limit, skip=skip)
     # A statement run often gets prepared, and PostgreSQL may then reuse one generic plan for
     # every pattern. The best plan depends on the word: walk the feed index for a common one,
     # use the trigram index for a rare one. So each search is planned for its word.
     pattern = like_pattern(search)
-    return await _read(viewer, _SEARCH, prepare=False, limit=limit, skip=skip, pattern=pattern)
+    return await _read(_SEARCH, viewer, prepare=False, limit=limit, skip=skip, pattern=pattern)
 
 
 async def get_post(viewer: TokenClaims, post_id: int) -> PostPublic:
-    posts = await _read(viewer, _ONE, post_id=post_id)
+    posts = await _read(_ONE, viewer, post_id=post_id)
     if not posts:
         raise NotFound(POST_NOT_FOUND)
     return posts[0]
 
 
-async def _get_many(session: AsyncSession, viewer_id: int, ids: Sequence[int]) -> list[PostPublic]:
-    """The posts `ids`, in that order, as the viewer sees them; those gone meanwhile (deleted
-    by a concurrent request) are left out."""
-    params = {"viewer_id": viewer_id, "post_ids": list(ids)}
-    found = [_to_public(row) for row in (await session.exec(_SOME, params=params)).all()]
-    by_id = {post.id: post for post in found}
-    return [by_id[post_id] for post_id in ids if post_id in by_id]
+# After the batch's inserts, in its transaction (an expanding IN list is compiled per call).
+_SOME = _post_public(POSTS.c.id.in_(bindparam("post_ids", expanding=True)))
+_SOME_SHAPE = Shape(PostPublic, _SOME)
+# The caller's account, enabled, in a session that lives: locked (FOR SHARE) until the batch
+# commits, so that disabling or deleting the account waits for it, or came first (401).
+_BATCH_OWNER = (
+    select(_USERS.c.id)
+    .where(_USERS.c.id == VIEWER, ~_USERS.c.disabled, SESSION_ALIVE)
+    .with_for_update(read=True, of=_USERS)
+)
 
 
-# --- Writes: each is one statement through the session, which checks the caller's session
-# (SESSION_ALIVE) and the post, writes, and returns what the response needs. Only when it
-# writes nothing does a second query find out why (`explain_refusal`).
+async def create_posts(
+    session: AsyncSession, viewer: TokenClaims, items: Sequence[PostCreate]
+) -> list[PostPublic]:
+    """Create posts in one transaction: all of them or none, answered 201 exactly when they are
+    stored. 401 when the caller's session has ended, or the account is disabled or deleted."""
+    params = token_params(viewer)
+    if (await session.exec(_BATCH_OWNER, params=params)).first() is None:
+        await session.rollback()
+        raise Unauthorized()
+    now = utcnow()
+    posts = [
+        Post.model_validate(item, update={"owner_id": viewer.user_id, "created_at": now})
+        for item in items
+    ]
+    session.add_all(posts)
+    await session.flush()
+    ids = [post.id for post in posts]
+    rows = (await session.exec(_SOME, params={**params, "post_ids": ids})).all()
+    by_id = {post.id: post for post in _SOME_SHAPE.all(rows)}
+    await session.commit()
+    return [by_id[post_id] for post_id in ids if post_id is not None]
 
-# The tables, not the ORM classes: these statements need none of the ORM's machinery.
-_POSTS = table_of(Post)
-_OWNER = table_of(User).alias("owner")
-_now = bindparam("now", type_=_POSTS.c.updated_at.type)
+
+# --- Writes: one statement each, through the session (`write_or_explain`).
+
 # In RETURNING, SQLAlchemy neither qualifies the written table's columns nor correlates
 # subqueries with it: the columns the subqueries need are spelt out.
 _RETURNED_OWNER: ColumnElement[int] = literal_column("posts.owner_id")
 _RETURNED_POST: ColumnElement[int] = literal_column("posts.id")
-
-
-def _owners(column: str) -> Any:
-    """The written post's owner's `column`, for RETURNING."""
-    return sql_select(_OWNER.c[column]).where(_OWNER.c.id == _RETURNED_OWNER).scalar_subquery()
-
-
-_post_id = bindparam("post_id", type_=Integer)
-_THE_POST = col(Post.id) == _post_id
-# The writes' check, inside their own statement: post `post_id` is one the caller may see.
-VISIBLE_POST_EXISTS = exists().where(_THE_POST, visible_to_caller())
-_WHY_NOT = select(SESSION_ALIVE, VISIBLE_POST_EXISTS)
-
-
-async def explain_refusal(session: AsyncSession, params: dict[str, Any]) -> None:
-    """After a write to post `post_id` that found nothing to write: 401 when the caller's
-    session has ended, 404 when the post is not one they may see; else it returns (the
-    caller may see the post but not change it)."""
-    alive, visible = (await session.exec(_WHY_NOT, params=params)).one()
-    await session.rollback()
-    if not alive:
-        raise Unauthorized()
-    if not visible:
-        raise NotFound(POST_NOT_FOUND)
-
-
-def caller_params(viewer: TokenClaims, post_id: int) -> dict[str, Any]:
-    return {**token_params(viewer), "post_id": post_id}
-
-
-async def create_posts(
-    session: AsyncSession, owner: User, items: Sequence[PostCreate]
-) -> list[PostPublic]:
-    """Create posts in one transaction: all of them or none. An owner whose account a
-    concurrent request deleted gets 401, whether the deletion came first (the foreign key
-    refuses the posts) or right after the commit (its cascade took them)."""
-    assert owner.id is not None
-    now = utcnow()
-    posts = [
-        Post.model_validate(item, update={"owner_id": owner.id, "created_at": now})
-        for item in items
-    ]
-    session.add_all(posts)
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        raise Unauthorized() from None
-    ids = [post.id for post in posts if post.id is not None]
-    created = await _get_many(session, owner.id, ids)
-    if len(created) < len(ids):
-        raise Unauthorized()
-    return created
-
-
+_RETURNED_OWNERS = looked_up(UserPublic, _OWNER, _RETURNED_OWNER)
+_now = bindparam("now", type_=POSTS.c.updated_at.type)
 _EDITABLE = ("title", "content", "published")
-_FIELDS = {name: bindparam(name, type_=_POSTS.c[name].type) for name in _EDITABLE}
-# One statement: the caller's session checked, the post written (the caller's, now), and the
-# post returned as `_to_public` reads it (no votes yet, so none of them the caller's).
+_FIELDS = {name: bindparam(name, type_=POSTS.c[name].type) for name in _EDITABLE}
+
+# The caller's session checked, the post written (the caller's, now), and returned: a new
+# post has no votes and no comments yet.
 _CREATE = (
-    insert(_POSTS)
+    insert(POSTS)
     .from_select(
         [*_EDITABLE, "owner_id", "created_at"],
-        sql_select(*_FIELDS.values(), _viewer, _now).where(SESSION_ALIVE),
+        sql_select(*_FIELDS.values(), VIEWER, _now).where(SESSION_ALIVE),
     )
     .returning(
-        *(_POSTS.c[name] for name in _PUBLIC_COLUMNS),
-        _owners("name"),
-        _owners("created_at"),
-        literal_column("0"),
-        false(),
+        *labelled(
+            {
+                **_post_columns(_RETURNED_POST, _RETURNED_OWNERS),
+                "votes": literal_column("0"),
+                "voted": false(),
+                "comments": literal_column("0"),
+            }
+        )
     )
 )
+_CREATED = Shape(PostPublic, _CREATE)
 
 
 async def create_post(session: AsyncSession, viewer: TokenClaims, data: PostCreate) -> PostPublic:
     """The new post; 401 when the caller's session has ended, or their account is deleted
     meanwhile (the foreign key refuses the post)."""
     params = {**data.model_dump(), **token_params(viewer), "now": utcnow()}
-    try:
-        row = await run_alone(session, _CREATE, params)
-    except IntegrityError:
-        await session.rollback()
-        raise Unauthorized() from None
-    if row is None:
-        raise Unauthorized()
-    return _to_public(row)
+    return _CREATED(await write_or_explain(session, _CREATE, params, refused=Unauthorized()))
 
 
 # PUT and PATCH: a field left out (None) keeps its value (PATCH refuses null in the body).
-_EDITED = {name: func.coalesce(field, _POSTS.c[name]) for name, field in _FIELDS.items()}
+_EDITED = {name: func.coalesce(field, POSTS.c[name]) for name, field in _FIELDS.items()}
 _UPDATE = (
-    update(_POSTS)
-    .where(_POSTS.c.id == _post_id, _POSTS.c.owner_id == _viewer, SESSION_ALIVE)
+    update(POSTS)
+    .where(POSTS.c.id == _post_id, POSTS.c.owner_id == VIEWER, SESSION_ALIVE)
     .values(
         **_EDITED,
         # `updated_at` moves only when a value really changes.
         updated_at=case(
-            (or_(*(_POSTS.c[name] != value for name, value in _EDITED.items())), _now),
-            else_=_POSTS.c.updated_at,
+            (or_(*(POSTS.c[name] != value for name, value in _EDITED.items())), _now),
+            else_=POSTS.c.updated_at,
         ),
     )
-    .returning(
-        *(_POSTS.c[name] for name in _PUBLIC_COLUMNS),
-        _owners("name"),
-        _owners("created_at"),
-        _vote_count(_RETURNED_POST).scalar_subquery(),
-        _caller_voted(_RETURNED_POST),
-    )
+    .returning(*labelled(_post_columns(_RETURNED_POST, _RETURNED_OWNERS)))
 )
+_UPDATED = Shape(PostPublic, _UPDATE)
+_VISIBLE_POST = visible_post_exists(_post_id)
 
 
 async def update_post(
@@ -336,12 +259,16 @@ async def update_post(
     """The owner's change to their post, in one statement that also checks the caller's
     session: 401 when it has ended, 404 for a post they may not see (or deleted meanwhile),
     403 for another user's post."""
-    params = caller_params(viewer, post_id)
-    row = await run_alone(session, _UPDATE, {**params, **changes, "now": utcnow()})
-    if row is None:
-        await explain_refusal(session, params)
-        raise Forbidden()
-    return _to_public(row)
+    params = {**token_params(viewer), **changes, "post_id": post_id, "now": utcnow()}
+    row = await write_or_explain(
+        session,
+        _UPDATE,
+        params,
+        target=_VISIBLE_POST,
+        not_found=POST_NOT_FOUND,
+        refused=Forbidden(),
+    )
+    return _UPDATED(row)
 
 
 async def replace_post(
@@ -359,15 +286,12 @@ async def patch_post(
     )
 
 
-# Its owner's post, or any post for an admin (drafts included); the votes go by cascade.
+# Its owner's post, or any post for an admin (drafts included); votes and comments go by
+# cascade.
 _DELETE = (
-    delete(_POSTS)
-    .where(
-        _POSTS.c.id == _post_id,
-        SESSION_ALIVE,
-        or_(_POSTS.c.owner_id == _viewer, _CALLER_IS_ADMIN),
-    )
-    .returning(_POSTS.c.id)
+    delete(POSTS)
+    .where(POSTS.c.id == _post_id, SESSION_ALIVE, or_(POSTS.c.owner_id == VIEWER, CALLER_IS_ADMIN))
+    .returning(POSTS.c.id)
 )
 
 
@@ -375,7 +299,11 @@ async def delete_post(session: AsyncSession, viewer: TokenClaims, post_id: int) 
     """Delete the post, in one statement that also checks the caller's session: 401 when it
     has ended, 404 for a post they may not see (or deleted meanwhile), 403 for another
     user's post (unless the caller is an admin)."""
-    params = caller_params(viewer, post_id)
-    if await run_alone(session, _DELETE, params) is None:
-        await explain_refusal(session, params)
-        raise Forbidden()
+    await write_or_explain(
+        session,
+        _DELETE,
+        {**token_params(viewer), "post_id": post_id},
+        target=_VISIBLE_POST,
+        not_found=POST_NOT_FOUND,
+        refused=Forbidden(),
+    )

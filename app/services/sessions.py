@@ -14,6 +14,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.config import settings
 from app.core.errors import Unauthorized
 from app.core.security import TokenClaims, create_access_token, new_opaque_token, token_digest
+from app.db import reads
+from app.db.reads import Compiled
 from app.models import RefreshToken, Session, SessionPublic, TokenPair, User, utcnow
 from app.models.sessions import MAX_USER_AGENT
 
@@ -190,3 +192,18 @@ async def end_every_session(session: AsyncSession, user: User) -> None:
         raise StaleDataError(f"account {user.id} deleted")
     set_committed_value(user, "auth_epoch", epoch)  # the loaded account agrees, unchanged
     await session.exec(delete(Session).where(col(Session.user_id) == user.id))
+
+
+# The check behind the `Caller` dependency (app/api/deps.py), on the read path: one small
+# statement, for the routes whose own SQL does not check the session.
+_ALIVE = Compiled(
+    select(col(Session.id)).where(
+        col(Session.id) == bindparam("session_id", type_=Integer),
+        col(Session.user_id) == bindparam("viewer_id", type_=Integer),
+    )
+)
+
+
+async def is_alive(claims: TokenClaims) -> bool:
+    """Whether the token's session still lives (sessions are deleted when they end)."""
+    return bool(await reads.fetch(_ALIVE, token_params(claims)))

@@ -1,19 +1,11 @@
 """Votes: one per user and post, guarded by the primary key.
 
 Adding or taking back a vote is one statement that checks the caller's session and the post
-and writes. Only when it writes nothing does a second query find out why (401, 404 or 409).
+and writes (`write_or_explain`: 401, 404 or 409 when it writes nothing).
 """
 
-from sqlalchemy import (
-    ColumnElement,
-    Insert,
-    Integer,
-    and_,
-    bindparam,
-    exists,
-)
+from sqlalchemy import ColumnElement, Insert, Integer, and_, bindparam, exists
 from sqlalchemy import select as sql_select
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import delete, insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,15 +13,16 @@ from app.core.errors import Conflict, NotFound
 from app.core.security import TokenClaims
 from app.db.statements import run_alone
 from app.models import Vote, table_of, utcnow
-from app.services.posts import VISIBLE_POST_EXISTS, caller_params, explain_refusal
-from app.services.sessions import SESSION_ALIVE
+from app.services.sessions import SESSION_ALIVE, token_params
+from app.services.visibility import POST_NOT_FOUND, VIEWER, visible_post_exists
+from app.services.writes import write_or_explain
 
 # The table, not the ORM class: these statements need none of the ORM's machinery.
 _VOTES = table_of(Vote)
 _post = bindparam("post_id", type_=Integer)
-_voter = bindparam("viewer_id", type_=Integer)
-_CALLERS_VOTE = and_(_VOTES.c.post_id == _post, _VOTES.c.user_id == _voter)
-_MAY_VOTE = and_(SESSION_ALIVE, VISIBLE_POST_EXISTS)
+_CALLERS_VOTE = and_(_VOTES.c.post_id == _post, _VOTES.c.user_id == VIEWER)
+_VISIBLE_POST = visible_post_exists(_post)
+_MAY_VOTE = and_(SESSION_ALIVE, _VISIBLE_POST)
 
 _now = bindparam("now", type_=_VOTES.c.created_at.type)
 
@@ -40,29 +33,27 @@ def _adding(may_vote: ColumnElement[bool]) -> Insert:
         insert(_VOTES)
         .from_select(
             ["post_id", "user_id", "created_at"],
-            sql_select(_post, _voter, _now).where(may_vote, ~exists().where(_CALLERS_VOTE)),
+            sql_select(_post, VIEWER, _now).where(may_vote, ~exists().where(_CALLERS_VOTE)),
         )
         .returning(_VOTES.c.post_id)
     )
 
 
 _ADD = _adding(_MAY_VOTE)
-_ADD_FOR_DEMO = _adding(VISIBLE_POST_EXISTS)
+_ADD_FOR_DEMO = _adding(_VISIBLE_POST)
 _REMOVE = delete(_VOTES).where(_CALLERS_VOTE, _MAY_VOTE).returning(_VOTES.c.post_id)
 
 
 async def add_vote(session: AsyncSession, claims: TokenClaims, post_id: int) -> None:
-    params = caller_params(claims, post_id)
-    try:
-        added = await run_alone(session, _ADD, {**params, "now": utcnow()}) is not None
-    except IntegrityError:
-        # A concurrent vote of the caller's came first (primary key), or the post or the
-        # caller's account was deleted meanwhile (foreign keys).
-        await session.rollback()
-        added = False
-    if not added:
-        await explain_refusal(session, params)
-        raise Conflict(f"User {claims.user_id} has already voted on post {post_id}")
+    params = {**token_params(claims), "post_id": post_id, "now": utcnow()}
+    await write_or_explain(
+        session,
+        _ADD,
+        params,
+        target=_VISIBLE_POST,
+        not_found=POST_NOT_FOUND,
+        refused=Conflict(f"User {claims.user_id} has already voted on post {post_id}"),
+    )
 
 
 async def add_vote_for_demo(session: AsyncSession, voter_id: int, post_id: int) -> bool:
@@ -73,7 +64,11 @@ async def add_vote_for_demo(session: AsyncSession, voter_id: int, post_id: int) 
 
 
 async def remove_vote(session: AsyncSession, claims: TokenClaims, post_id: int) -> None:
-    params = caller_params(claims, post_id)
-    if await run_alone(session, _REMOVE, params) is None:
-        await explain_refusal(session, params)
-        raise NotFound("Vote does not exist")
+    await write_or_explain(
+        session,
+        _REMOVE,
+        {**token_params(claims), "post_id": post_id},
+        target=_VISIBLE_POST,
+        not_found=POST_NOT_FOUND,
+        refused=NotFound("Vote does not exist"),
+    )

@@ -4,7 +4,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, status
 
-from app.api.deps import CurrentUser, LoginLimits, RefreshLimit, SessionDep, Viewer, client_address
+from app.api.deps import (
+    CallerCheckedInStatement,
+    CurrentUser,
+    LoginLimits,
+    RefreshLimit,
+    SessionDep,
+    client_address,
+)
 from app.api.responses import error_responses
 from app.core.errors import Forbidden, Unauthorized
 from app.models import LoginForm, RefreshRequest, TokenPair, email_key
@@ -89,7 +96,7 @@ async def refresh_token(session: SessionDep, data: RefreshRequest) -> TokenPair:
     response_description="Logged out: this session's tokens no longer work",
     responses=error_responses(401, 503),
 )
-async def logout(session: SessionDep, claims: Viewer) -> None:
+async def logout(session: SessionDep, claims: CallerCheckedInStatement) -> None:
     """End the session of the token that asks: its access and refresh tokens stop working at
     once. Other devices stay logged in (see `POST /logout-all`)."""
     # One statement: deleting nothing means the token's session had ended already (401).

@@ -6,13 +6,12 @@ from fastapi import APIRouter, Body, status
 from starlette.convertors import StringConvertor, register_url_convertor
 
 from app.api.deps import (
-    CurrentUser,
+    CallerCheckedInStatement,
     Limit,
     PostId,
     Search,
     SessionDep,
     Skip,
-    Viewer,
 )
 from app.api.responses import error_responses
 from app.models import PostCreate, PostPublic, PostUpdate
@@ -44,7 +43,7 @@ WITH_BODY = error_responses(400, 413)
     response_description="A page of posts, newest first",
 )
 async def list_posts(
-    viewer: Viewer,
+    viewer: CallerCheckedInStatement,
     limit: Limit = 10,
     skip: Skip = 0,
     search: Search = None,
@@ -62,7 +61,9 @@ async def list_posts(
     response_description="The new post, with no votes yet",
     responses=WITH_BODY,
 )
-async def create_post(session: SessionDep, viewer: Viewer, data: PostCreate) -> PostPublic:
+async def create_post(
+    session: SessionDep, viewer: CallerCheckedInStatement, data: PostCreate
+) -> PostPublic:
     """A title (1 to 200 characters, at least one of them visible), the content (1 to 10,000
     characters) and `published` (default true; false keeps it a draft only you can see)."""
     return await posts.create_post(session, viewer, data)
@@ -77,12 +78,12 @@ async def create_post(session: SessionDep, viewer: Viewer, data: PostCreate) -> 
 )
 async def create_posts(
     session: SessionDep,
-    user: CurrentUser,
+    viewer: CallerCheckedInStatement,
     items: Annotated[list[PostCreate], Body(min_length=1, max_length=100)],
 ) -> list[PostPublic]:
     """Create 1 to 100 posts at once: all of them or none (one invalid item: 422, nothing is
     created), in request order."""
-    return await posts.create_posts(session, user, items)
+    return await posts.create_posts(session, viewer, items)
 
 
 @router.get(
@@ -91,7 +92,7 @@ async def create_posts(
     response_description="The post, with its owner and votes",
     responses=NOT_FOUND,
 )
-async def read_post(viewer: Viewer, post_id: PostId) -> PostPublic:
+async def read_post(viewer: CallerCheckedInStatement, post_id: PostId) -> PostPublic:
     """A published post, or a draft of yours; another user's draft is 404, as if it did not
     exist."""
     return await posts.get_post(viewer, post_id)
@@ -104,7 +105,7 @@ async def read_post(viewer: Viewer, post_id: PostId) -> PostPublic:
     responses={**OWNER_ONLY, **WITH_BODY},
 )
 async def replace_post(
-    session: SessionDep, viewer: Viewer, post_id: PostId, data: PostCreate
+    session: SessionDep, viewer: CallerCheckedInStatement, post_id: PostId, data: PostCreate
 ) -> PostPublic:
     """Full replace of a post of yours: title and content are required, `published` left out
     means true."""
@@ -118,7 +119,7 @@ async def replace_post(
     responses={**OWNER_ONLY, **WITH_BODY},
 )
 async def patch_post(
-    session: SessionDep, viewer: Viewer, post_id: PostId, data: PostUpdate
+    session: SessionDep, viewer: CallerCheckedInStatement, post_id: PostId, data: PostUpdate
 ) -> PostPublic:
     """Partial update of a post of yours: fields left out keep their values (null is refused)."""
     return await posts.patch_post(session, viewer, post_id, data)
@@ -128,12 +129,15 @@ async def patch_post(
     POST_PATH,
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a post",
-    response_description="Post deleted, with its votes",
+    response_description="Post deleted, with its votes and comments",
     responses={
         **NOT_FOUND,
         **error_responses(403, _403="Neither the owner of the post nor an admin"),
     },
 )
-async def delete_post(session: SessionDep, viewer: Viewer, post_id: PostId) -> None:
-    """Delete the post, with its votes: its owner, or an admin (any post, drafts included)."""
+async def delete_post(
+    session: SessionDep, viewer: CallerCheckedInStatement, post_id: PostId
+) -> None:
+    """Delete the post, with its votes and comments: its owner, or an admin (any post, drafts
+    included)."""
     await posts.delete_post(session, viewer, post_id)

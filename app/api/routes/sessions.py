@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
-from app.api.deps import CurrentUser, SessionDep, Viewer
+from app.api.deps import CallerCheckedInStatement, CurrentUser, SessionDep
 from app.api.responses import error_responses
 from app.core.errors import NotFound
 from app.models import MAX_ID, SessionPublic
@@ -20,7 +20,9 @@ SessionId = Annotated[int, Path(ge=1, le=MAX_ID, description="The session's id")
     summary="List your sessions",
     response_description="Your live sessions (logged-in devices), most recently used first",
 )
-async def list_sessions(session: SessionDep, claims: Viewer) -> list[SessionPublic]:
+async def list_sessions(
+    session: SessionDep, claims: CallerCheckedInStatement
+) -> list[SessionPublic]:
     """The caller's live sessions, most recently used first (used: its login or its last
     refresh); `current` marks the one of the token that asks."""
     return await sessions.list_sessions(session, claims)

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Response, status
 
-from app.api.deps import SessionDep, Viewer
+from app.api.deps import CallerCheckedInStatement, SessionDep
 from app.api.responses import error_responses
 from app.models import Message, VoteCreate
 from app.services import votes
@@ -37,7 +37,7 @@ router = APIRouter(prefix="/vote", tags=["votes"])
     },
 )
 async def vote(
-    session: SessionDep, viewer: Viewer, data: VoteCreate, response: Response
+    session: SessionDep, viewer: CallerCheckedInStatement, data: VoteCreate, response: Response
 ) -> Message:
     """`dir: 1` adds your vote for the post (201; once per post), `dir: 0` takes it back (200).
     Every post shows how many users voted for it (`votes`) and whether you did (`voted`)."""
