@@ -1,12 +1,13 @@
 """Demo data for clicking around in Swagger: `uv run python -m app.demo`.
 
 Fills the database named by DATABASE_URL with four users and an admin, ten posts (two of them
-drafts) and a dozen votes, then prints the logins. Every demo user has the same password,
-DEMO_PASSWORD ("demo-password").
+drafts), a dozen votes and a few comments, then prints the logins. Every demo user has the same
+password, DEMO_PASSWORD ("demo-password").
 
 Safe to run again: users are found by email (case-insensitively), a post is created only if
-its owner has no post with that title, and votes go in through the app's own
-vote statement (a vote is added once). A second run creates nothing and prints the same logins.
+its owner has no post with that title, a comment only if its author has not written it on that
+post, and votes go in through the app's own vote statement (a vote is added once). A second
+run creates nothing and prints the same logins.
 """
 
 import asyncio
@@ -22,9 +23,8 @@ from app.core.errors import Conflict
 from app.core.security import verify_password
 from app.db.engine import SessionFactory, engine
 from app.db.migrations import upgrade_to_head
-from app.models import Post, PostCreate, User, UserCreate
+from app.models import Comment, CommentCreate, Post, PostCreate, User, UserCreate
 from app.services.admin import set_admin
-from app.services.posts import create_posts
 from app.services.users import find_by_email, register
 from app.services.votes import add_vote_for_demo
 
@@ -123,6 +123,42 @@ POSTS = (
 )
 
 
+@dataclass(frozen=True)
+class DemoComment:
+    post: str  # a title of POSTS (a published one)
+    author: str  # a key of USERS
+    body: str
+
+
+COMMENTS = (
+    DemoComment(
+        "Sourdough starter, week two",
+        "alice",
+        "Rye did the same for mine. Did you keep feeding it twice a day?",
+    ),
+    DemoComment(
+        "Sourdough starter, week two",
+        "bob",
+        "Twice a day for the first week, once a day since: it smells like apples now.",
+    ),
+    DemoComment(
+        "Getting started with FastAPI dependencies",
+        "dave",
+        "The chained ones (post, then owned post) were what made it click for me.",
+    ),
+    DemoComment(
+        "Why I switched my side project to SQLite",
+        "bob",
+        "How do you back it up while it is being written to?",
+    ),
+    DemoComment(
+        "Why I switched my side project to SQLite",
+        "carol",
+        "VACUUM INTO a second file, then copy that one: consistent, and no downtime.",
+    ),
+)
+
+
 @dataclass
 class Tally:
     created: int = 0
@@ -167,16 +203,39 @@ async def _ensure_posts(
         if post.title not in ids
     ]
     if missing:
-        # One transaction per owner (all or nothing), through the same service as the API.
-        created = await create_posts(session, owner, missing)
-        ids.update({post.title: post.id for post in created})
+        # One transaction per owner (all or nothing).
+        new = [Post.model_validate(post, update={"owner_id": owner.id}) for post in missing]
+        session.add_all(new)
+        await session.commit()
+        ids.update({post.title: post.id for post in new if post.id is not None})
     tally.created += len(missing)
     tally.existing += len(posts) - len(missing)
     return ids
 
 
+async def _ensure_comments(
+    session: AsyncSession, users: dict[str, User], post_ids: dict[str, int], tally: Tally
+) -> None:
+    for comment in COMMENTS:
+        post_id, author_id = post_ids[comment.post], users[comment.author].id
+        written = select(col(Comment.id)).where(
+            col(Comment.post_id) == post_id,
+            col(Comment.author_id) == author_id,
+            col(Comment.body) == comment.body,
+        )
+        if (await session.exec(written)).first() is not None:
+            tally.existing += 1
+            continue
+        data = CommentCreate(body=comment.body)
+        session.add(
+            Comment.model_validate(data, update={"post_id": post_id, "author_id": author_id})
+        )
+        tally.created += 1
+    await session.commit()
+
+
 async def seed(session: AsyncSession) -> dict[str, Tally]:
-    tallies = {"users": Tally(), "posts": Tally(), "votes": Tally()}
+    tallies = {"users": Tally(), "posts": Tally(), "votes": Tally(), "comments": Tally()}
     users = {key: await _ensure_user(session, key, tallies["users"]) for key in USERS}
     if not users[ADMIN].is_admin:
         await set_admin(session, email_of(ADMIN), is_admin=True)
@@ -193,6 +252,7 @@ async def seed(session: AsyncSession) -> dict[str, Tally]:
                 tallies["votes"].created += 1
             else:
                 tallies["votes"].existing += 1
+    await _ensure_comments(session, users, post_ids, tallies["comments"])
     return tallies
 
 

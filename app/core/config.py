@@ -148,6 +148,8 @@ class Settings(BaseSettings):
     RATE_LIMIT_RESET_PER_ADDRESS: RateSetting = Rate.parse("20/minute")
     # Reset e-mails per account (every spelling of the address together).
     RATE_LIMIT_RESET_PER_ACCOUNT: RateSetting = Rate.parse("5/hour")
+    # New comments per account.
+    RATE_LIMIT_COMMENT_PER_ACCOUNT: RateSetting = Rate.parse("30/minute")
     # Shared limits across workers and instances; unset: each process counts on its own.
     REDIS_URL: str | None = None
     RATE_LIMIT_REDIS_PREFIX: str = "posts-api:ratelimit:"

@@ -5,6 +5,7 @@ registers every table on `SQLModel.metadata` (Alembic's autogenerate relies on i
 """
 
 from app.models.auth import LoginForm
+from app.models.comments import Comment, CommentCreate, CommentPublic
 from app.models.common import MAX_ID, APIModel, Message, ensure_storable, table_of, utcnow
 from app.models.password_resets import (
     PasswordResetConfirm,
@@ -30,6 +31,9 @@ __all__ = [
     "MAX_ID",
     "MAX_PASSWORD_BYTES",
     "APIModel",
+    "Comment",
+    "CommentCreate",
+    "CommentPublic",
     "LoginForm",
     "Message",
     "PasswordResetConfirm",

@@ -1,7 +1,8 @@
-"""The rate limits of the API (logins, registrations, refreshes, password resets): which bucket
-each request takes a token from, checked before any bcrypt work or e-mail. A limit "N/minute"
-is a bucket of N tokens refilled at N per minute. Counted in this process by default, or in
-Redis (redis_buckets.py) when REDIS_URL is set, so that workers and instances share them.
+"""The rate limits of the API (logins, registrations, refreshes, password resets, comments):
+which bucket each request takes a token from, checked before any bcrypt work or e-mail. A
+limit "N/minute" is a bucket of N tokens refilled at N per minute. Counted in this process by
+default, or in Redis (redis_buckets.py) when REDIS_URL is set, so that workers and instances
+share them.
 """
 
 import math
@@ -32,6 +33,7 @@ class RateLimits:
         refresh_per_address: Rate,
         reset_per_address: Rate,
         reset_per_account: Rate,
+        comment_per_account: Rate,
     ) -> None:
         self.buckets = buckets
         self.login_address = Limit("login-address", login_per_address)
@@ -43,6 +45,7 @@ class RateLimits:
         # Both password-reset endpoints, per address; reset e-mails, per account.
         self.reset_address = Limit("reset-address", reset_per_address)
         self.reset_account = Limit("reset-account", reset_per_account)
+        self.comment_account = Limit("comment-account", comment_per_account)
 
     async def take(self, limit: Limit, key: str) -> None:
         """A token from `key`'s bucket, or 429. Per account, `key` is the address's canonical
@@ -81,4 +84,5 @@ def rate_limits_from(settings: Settings) -> RateLimits:
         refresh_per_address=settings.RATE_LIMIT_REFRESH_PER_ADDRESS,
         reset_per_address=settings.RATE_LIMIT_RESET_PER_ADDRESS,
         reset_per_account=settings.RATE_LIMIT_RESET_PER_ACCOUNT,
+        comment_per_account=settings.RATE_LIMIT_COMMENT_PER_ACCOUNT,
     )
