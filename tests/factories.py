@@ -1,9 +1,13 @@
-"""Plain async helpers that go through the HTTP API, as a client would."""
+"""Plain async helpers that go through the HTTP API, as a client would (admins excepted: they
+are made on the command line)."""
 
 import itertools
 from typing import Any
 
 from httpx import AsyncClient, Response
+
+from app.db.engine import SessionFactory
+from app.services.admin import set_admin
 
 DEFAULT_PASSWORD = "correct horse battery"
 _counter = itertools.count(1)
@@ -69,3 +73,17 @@ async def vote(
         "/vote", json={"post_id": post_id, "dir": direction}, headers=headers
     )
     assert response.status_code == (201 if direction else 200), response.text
+
+
+async def create_comment(
+    client: AsyncClient, headers: dict[str, str], post_id: int, body: str = "A comment"
+) -> dict[str, Any]:
+    response = await client.post(f"/posts/{post_id}/comments", json={"body": body}, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def make_admin(user: dict[str, Any]) -> None:
+    """Admins are made on the command line (app.admin): the same service, on its own session."""
+    async with SessionFactory() as session:
+        await set_admin(session, user["email"], is_admin=True)

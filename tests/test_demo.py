@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.cli.demo import ADMIN, DEMO_PASSWORD, POSTS, USERS, email_of
+from app.cli.demo import ADMIN, COMMENTS, DEMO_PASSWORD, POSTS, USERS, email_of
 from app.core.security import hash_password, verify_password
 from app.db.engine import make_engine
 from app.models import User
@@ -30,13 +30,16 @@ from tests.factories import bearer, login
 from tests.live_server import free_port, running
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SUMMARY_LINE = re.compile(r"^  (users|posts|votes): (\d+) created, (\d+) already there$", re.M)
+SUMMARY_LINE = re.compile(
+    r"^  (users|posts|votes|comments): (\d+) created, (\d+) already there$", re.M
+)
 LOGIN_LINE = re.compile(r"^  (\S+@example\.com) +(\S+) +(.+)$", re.M)
 
 EXPECTED = {
     "users": len(USERS),
     "posts": len(POSTS),
     "votes": sum(len(post.voters) for post in POSTS),
+    "comments": len(COMMENTS),
 }
 ALL_NEW = {table: (count, 0) for table, count in EXPECTED.items()}
 NOTHING_NEW = {table: (0, count) for table, count in EXPECTED.items()}
@@ -155,6 +158,12 @@ async def test_demo_seeds_once_and_its_logins_work(
                 assert seen[post.title]["published"] == post.published
                 assert seen[post.title]["votes"] == len(post.voters)
                 assert seen[post.title]["voted"] == ("alice" in post.voters)
+                written = [c.body for c in COMMENTS if c.post == post.title]
+                assert seen[post.title]["comments"] == len(written)
+                listed = await client.get(
+                    f"/posts/{seen[post.title]['id']}/comments", headers=alice
+                )
+                assert [comment["body"] for comment in listed.json()] == written
 
         bob = bearer(await login(client, email_of("bob"), DEMO_PASSWORD))
         response = await client.get("/posts", params={"search": "postgresql"}, headers=bob)

@@ -3,8 +3,8 @@ runs every one of its checks on each response (no 5xx, declared statuses, bodies
 that match the schema, schema-valid data accepted, invalid data rejected, auth enforced, ...).
 
 The app runs as under `client`: a session per request and real commits on this
-run's database, as a logged-in user. Two users' posts (one of them a draft of the other user)
-and votes are seeded before each operation, and valid ids are steered towards them, so that
+run's database, as a logged-in user. Two users' posts (one of them a draft of the other user),
+votes and comments are seeded before each operation, and valid ids are steered towards them, so that
 200/403/404/409 paths are reached and not only "no such post". Fixed seed, bounded examples.
 """
 
@@ -30,10 +30,10 @@ from schemathesis.checks import CHECKS, load_all_checks
 from app.db.engine import SessionFactory
 from app.main import app
 from app.models import MAX_ID, MAX_PASSWORD_BYTES
-from app.models.posts import is_visible
+from app.models.common import is_visible
 from app.services.admin import set_admin
 from tests.conftest import empty_tables
-from tests.factories import create_post, new_account, vote
+from tests.factories import create_comment, create_post, new_account, vote
 
 SEED = 20261122
 MAX_EXAMPLES = 40  # per operation, in the fuzzing phase (the coverage phase adds its own)
@@ -136,6 +136,7 @@ class World:
 
     headers: dict[str, str] = field(default_factory=dict)  # the fuzz user's (an admin's) token
     post_ids: list[int] = field(default_factory=list)
+    comment_ids: list[int] = field(default_factory=list)
     user_ids: list[int] = field(default_factory=list)
     session_ids: list[int] = field(default_factory=list)  # the fuzz user's other sessions
     refresh_tokens: list[str] = field(default_factory=list)  # of those sessions
@@ -167,6 +168,7 @@ def map_path_parameters(context: schemathesis.HookContext, path_parameters: Any)
     if isinstance(path_parameters, dict):
         for name, pool in (
             ("post_id", WORLD.post_ids),
+            ("comment_id", WORLD.comment_ids),
             ("user_id", WORLD.user_ids),
             ("session_id", WORLD.session_ids),
         ):
@@ -227,8 +229,8 @@ async def suite_loop() -> asyncio.AbstractEventLoop:
 
 
 async def seed(client: AsyncClient) -> World:
-    """Two users (the fuzz user an admin, with two more sessions), their posts (a draft each)
-    and votes, committed through the API."""
+    """Two users (the fuzz user an admin, with two more sessions), their posts (a draft each),
+    votes and comments, committed through the API."""
     me = await new_account(client)
     async with SessionFactory() as session:
         await set_admin(session, me["email"], is_admin=True)
@@ -243,9 +245,15 @@ async def seed(client: AsyncClient) -> World:
     their_draft = await create_post(client, other["headers"], published=False)
     await vote(client, me["headers"], theirs["id"])
     await vote(client, other["headers"], mine[0]["id"])
+    comments = [
+        await create_comment(client, me["headers"], theirs["id"]),
+        await create_comment(client, other["headers"], mine[0]["id"]),
+        await create_comment(client, other["headers"], their_draft["id"]),  # unseen by me
+    ]
     posts = [*mine, my_draft, theirs, their_draft]
     WORLD.headers = me["headers"]
     WORLD.post_ids = [post["id"] for post in posts]
+    WORLD.comment_ids = [comment["id"] for comment in comments]
     WORLD.user_ids = [me["id"], other["id"]]
     sessions = await client.get("/sessions", headers=me["headers"])
     WORLD.session_ids = [row["id"] for row in sessions.json() if not row["current"]]

@@ -31,6 +31,7 @@ POST_PUBLIC_KEYS = {
     "owner",
     "votes",
     "voted",
+    "comments",
 }
 BAD_PATH_IDS = ["0", "-1", "2147483648", "abc"]
 
@@ -118,6 +119,7 @@ async def test_create_returns_the_post_public_with_owner_and_no_votes(
         "owner": user_public(alice),
         "votes": 0,
         "voted": False,
+        "comments": 0,
     }
     assert "email" not in body["owner"]
 

@@ -9,10 +9,12 @@ from typing import Any
 import psycopg
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import event
+from sqlalchemy import event, false, literal_column, select
 
 from app.db.engine import engine
-from tests.factories import create_post, new_account, vote
+from app.db.rows import ColumnsDisagree, Shape, columns_for, labelled
+from app.models import Post, PostPublic, User, UserPublic, table_of
+from tests.factories import create_comment, create_post, new_account, vote
 
 _DATA_STATEMENTS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
 
@@ -128,3 +130,62 @@ async def test_each_write_to_a_post_is_one_statement_with_the_token_check(
         counts[f"{method} {path}"] = len(statements)
         assert "FROM sessions" in statements[0]
     assert set(counts.values()) == {1}, counts
+
+
+async def test_a_page_of_comments_is_one_statement_after_the_session_check(
+    client: AsyncClient, recorded_statements: Any
+) -> None:
+    alice = await _feed(client)
+    feed = (await client.get("/posts", headers=alice["headers"])).json()
+    for post in feed[:5]:
+        for n in range(3):
+            await create_comment(client, alice["headers"], post["id"], f"comment {n}")
+    for limit in (1, 20, 100):
+        with recorded_statements() as statements:
+            response = await client.get(
+                f"/posts/{feed[0]['id']}/comments?limit={limit}", headers=alice["headers"]
+            )
+        assert response.status_code == 200 and response.json()
+        # The `Caller` dependency's session check, then the page (behind its post).
+        assert len(statements) == 2, statements
+        assert "FROM sessions" in statements[0] and "FROM comments" in statements[1]
+
+
+def test_a_field_and_its_column_must_agree() -> None:
+    """A public model's fields and the columns of the statement that feeds it are matched by
+    name when the statement is built (at import): a field without a column, or a column
+    without a field, is an error then, not a wrong answer later."""
+    posts = table_of(Post)
+    owner = table_of(User).alias("owner")
+    feeds_a_post = columns_for(
+        PostPublic,
+        posts,
+        owner=columns_for(UserPublic, owner),
+        votes=literal_column("0"),
+        voted=false(),
+        comments=literal_column("0"),
+    )
+    shape = Shape(PostPublic, select(*labelled(feeds_a_post)))
+    assert shape.model is PostPublic
+
+    class WithShares(PostPublic):
+        shares: int
+
+    with pytest.raises(ColumnsDisagree, match=r"WithShares\.shares"):
+        columns_for(
+            WithShares,
+            posts,
+            **{
+                k: v
+                for k, v in feeds_a_post.items()
+                if k in {"owner", "votes", "voted", "comments"}
+            },
+        )
+    with pytest.raises(ColumnsDisagree, match="no field for the columns"):
+        columns_for(PostPublic, posts, **feeds_a_post, shares=literal_column("0"))
+    missing_votes = [column for column in labelled(feeds_a_post) if column.name != "votes"]
+    with pytest.raises(ColumnsDisagree, match=r"PostPublic\.votes"):
+        Shape(PostPublic, select(*missing_votes))
+    extra = [*labelled(feeds_a_post), literal_column("1").label("shares")]
+    with pytest.raises(ColumnsDisagree, match="shares"):
+        Shape(PostPublic, select(*extra))

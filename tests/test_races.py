@@ -4,7 +4,8 @@ Every pair of (write endpoint, deletion of its target or of its caller) is sent 
 moment, with real commits on separate connections, REPEATS times each (they are timing games),
 on PostgreSQL and on SQLite. The contract (API.md, "Field rules"): never a 5xx; the write
 succeeds, or gets 404 (the post is gone) or 401 (the account is gone); and the database stays
-consistent: no row refers to a deleted one, every post's vote count is its number of votes.
+consistent: no row refers to a deleted one, every post's vote and comment counts are its rows.
+Every write that takes a token (tests/contract.py) is here, or in NOT_RACED with the reason.
 """
 
 import asyncio
@@ -17,7 +18,15 @@ from httpx import AsyncClient, Response
 from sqlalchemy import text
 
 from app.db.engine import engine
-from tests.factories import DEFAULT_PASSWORD, create_post, new_account, vote
+from tests.contract import WRITES_WITH_TOKEN
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    create_comment,
+    create_post,
+    make_admin,
+    new_account,
+    vote,
+)
 
 REPEATS = 10
 WRITERS = 3  # concurrent copies of the write, as a client retrying or a double click sends them
@@ -26,12 +35,13 @@ POST = {"title": "Racing", "content": "against a deletion"}
 
 @dataclass
 class Scene:
-    """An author with a post, and a voter who has voted for it."""
+    """An author with a post, and a voter who has voted for it and commented on it."""
 
     client: AsyncClient
     author: dict[str, Any]
     voter: dict[str, Any]
     post_id: int
+    comment_id: int
 
 
 async def scene(client: AsyncClient) -> Scene:
@@ -39,22 +49,28 @@ async def scene(client: AsyncClient) -> Scene:
     voter = await new_account(client)
     post = await create_post(client, author["headers"])
     await vote(client, voter["headers"], post["id"])
-    return Scene(client, author, voter, post["id"])
+    comment = await create_comment(client, voter["headers"], post["id"])
+    return Scene(client, author, voter, post["id"], comment["id"])
 
 
 Request = Callable[[Scene], Awaitable[Response]]
 
 
+def _as(who: str, method: str, path: str, **kwargs: Any) -> Request:
+    def send(s: Scene) -> Awaitable[Response]:
+        url = path.format(post=s.post_id, comment=s.comment_id)
+        user: dict[str, Any] = getattr(s, who)
+        return s.client.request(method, url, headers=user["headers"], **kwargs)
+
+    return send
+
+
 def as_author(method: str, path: str, **kwargs: Any) -> Request:
-    return lambda s: s.client.request(
-        method, path.format(post=s.post_id), headers=s.author["headers"], **kwargs
-    )
+    return _as("author", method, path, **kwargs)
 
 
 def as_voter(method: str, path: str, **kwargs: Any) -> Request:
-    return lambda s: s.client.request(
-        method, path.format(post=s.post_id), headers=s.voter["headers"], **kwargs
-    )
+    return _as("voter", method, path, **kwargs)
 
 
 def vote_as_voter(direction: int) -> Request:
@@ -66,38 +82,67 @@ def vote_as_voter(direction: int) -> Request:
 CHANGE_PASSWORD = {"password": "another password", "current_password": DEFAULT_PASSWORD}
 CHANGE_EMAIL = {"current_password": DEFAULT_PASSWORD}  # plus a fresh address, in `writes`
 
-# write: (request, statuses it may get besides 401 and 404)
+# write: (request, statuses it may get besides 401 and 404). A write is named after its
+# operation (tests/contract.py), then its variant in brackets.
 WRITES: dict[str, tuple[Request, set[int]]] = {
-    "PUT /posts/{id}": (as_author("PUT", "/posts/{post}", json=POST), {200}),
-    "PATCH /posts/{id}": (as_author("PATCH", "/posts/{post}", json={"title": "New"}), {200}),
-    "DELETE /posts/{id}": (as_author("DELETE", "/posts/{post}"), {204}),
-    "POST /vote dir 1 (again)": (vote_as_voter(1), {409}),
-    "POST /vote dir 0": (vote_as_voter(0), {200}),
+    "PUT /posts/{post_id}": (as_author("PUT", "/posts/{post}", json=POST), {200}),
+    "PATCH /posts/{post_id}": (as_author("PATCH", "/posts/{post}", json={"title": "New"}), {200}),
+    "DELETE /posts/{post_id}": (as_author("DELETE", "/posts/{post}"), {204}),
+    "POST /vote (dir 1, again)": (vote_as_voter(1), {409}),
+    "POST /vote (dir 0)": (vote_as_voter(0), {200}),
+    "POST /posts/{post_id}/comments": (
+        as_voter("POST", "/posts/{post}/comments", json={"body": "racing"}),
+        {201},
+    ),
+    "DELETE /comments/{comment_id}": (as_voter("DELETE", "/comments/{comment}"), {204}),
     "POST /posts": (as_author("POST", "/posts", json=POST), {201}),
     "POST /posts/batch": (as_author("POST", "/posts/batch", json=[POST, POST]), {201}),
-    "PATCH /users/me name": (as_author("PATCH", "/users/me", json={"name": "New"}), {200}),
-    "PATCH /users/me password": (as_author("PATCH", "/users/me", json=CHANGE_PASSWORD), {200}),
+    "PATCH /users/me (name)": (as_author("PATCH", "/users/me", json={"name": "New"}), {200}),
+    "PATCH /users/me (password)": (
+        as_author("PATCH", "/users/me", json=CHANGE_PASSWORD),
+        {200},
+    ),
     "POST /logout-all": (as_author("POST", "/logout-all"), {204}),
     "POST /logout": (as_author("POST", "/logout"), {204}),
     "DELETE /users/me": (as_author("DELETE", "/users/me"), {204}),
 }
 # Writes by the voter race the voter's account; the others, the author's.
-VOTER_WRITES = {"POST /vote dir 1 (again)", "POST /vote dir 0"}
-# Writes whose target is the post: they race its deletion too.
-POST_WRITES = {
-    "PUT /posts/{id}",
-    "PATCH /posts/{id}",
-    "DELETE /posts/{id}",
-    "POST /vote dir 1 (again)",
-    "POST /vote dir 0",
+VOTER_WRITES = {
+    "POST /vote (dir 1, again)",
+    "POST /vote (dir 0)",
+    "POST /posts/{post_id}/comments",
+    "DELETE /comments/{comment_id}",
 }
+# Writes whose target is the post (or is on it): they race its deletion too.
+POST_WRITES = {
+    "PUT /posts/{post_id}",
+    "PATCH /posts/{post_id}",
+    "DELETE /posts/{post_id}",
+    "POST /vote (dir 1, again)",
+    "POST /vote (dir 0)",
+    "POST /posts/{post_id}/comments",
+    "DELETE /comments/{comment_id}",
+}
+# The writes with a token that are not raced here, and why.
+NOT_RACED = {
+    "DELETE /sessions/{session_id}": "ends a session, as POST /logout does (raced here)",
+    "PATCH /admin/users/{user_id}": "an admin's: its races are in tests/test_admin.py",
+    "DELETE /admin/users/{user_id}": "an admin's: its races are in tests/test_admin.py",
+}
+
+
+def test_every_write_that_takes_a_token_is_raced_or_says_why_not() -> None:
+    raced = {name.split(" (")[0] for name in WRITES}
+    assert raced.isdisjoint(NOT_RACED)
+    assert raced | set(NOT_RACED) == {operation.key for operation in WRITES_WITH_TOKEN}
+
 
 DELETE_POST = as_author("DELETE", "/posts/{post}")
 DELETE_AUTHOR = as_author("DELETE", "/users/me")
 DELETE_VOTER = as_voter("DELETE", "/users/me")
 
 PAIRS = [(write, "DELETE /users/me (the caller)") for write in WRITES] + [
-    (write, "DELETE /posts/{id}") for write in sorted(POST_WRITES)
+    (write, "DELETE /posts/{post_id}") for write in sorted(POST_WRITES)
 ]
 
 
@@ -115,6 +160,10 @@ async def assert_consistent() -> None:
         "WHERE post_id NOT IN (SELECT id FROM posts)",
         "votes of deleted users": "SELECT count(*) FROM votes "
         "WHERE user_id NOT IN (SELECT id FROM users)",
+        "comments on deleted posts": "SELECT count(*) FROM comments "
+        "WHERE post_id NOT IN (SELECT id FROM posts)",
+        "comments of deleted users": "SELECT count(*) FROM comments "
+        "WHERE author_id NOT IN (SELECT id FROM users)",
         "duplicate votes": "SELECT count(*) FROM (SELECT post_id, user_id FROM votes "
         "GROUP BY post_id, user_id HAVING count(*) > 1) AS twice",
     }
@@ -124,16 +173,18 @@ async def assert_consistent() -> None:
 
 
 async def assert_votes_counted(s: Scene) -> None:
-    """As a user who still exists sees it, each post's `votes` is its number of vote rows."""
+    """As a user who still exists sees it, each post's `votes` and `comments` are its numbers
+    of vote and comment rows (no account is disabled here)."""
     viewer = await new_account(s.client)
     response = await s.client.get("/posts?limit=100", headers=viewer["headers"])
     assert response.status_code == 200, response.text
     async with engine.connect() as connection:
         for post in response.json():
-            counted = await connection.execute(
-                text("SELECT count(*) FROM votes WHERE post_id = :id"), {"id": post["id"]}
-            )
-            assert post["votes"] == counted.scalar_one(), post
+            for table in ("votes", "comments"):
+                counted = await connection.execute(
+                    text(f"SELECT count(*) FROM {table} WHERE post_id = :id"), {"id": post["id"]}
+                )
+                assert post[table] == counted.scalar_one(), (table, post)
 
 
 @pytest.mark.parametrize(("write", "deletion"), PAIRS)
@@ -145,7 +196,7 @@ async def test_a_write_racing_a_deletion_never_gets_a_5xx(
     seen: set[int] = set()
     for _ in range(REPEATS):
         s = await scene(client)
-        if deletion == "DELETE /posts/{id}":
+        if deletion == "DELETE /posts/{post_id}":
             delete = DELETE_POST
         else:
             delete = DELETE_VOTER if write in VOTER_WRITES else DELETE_AUTHOR
@@ -172,3 +223,34 @@ async def test_an_email_change_racing_the_accounts_deletion_never_gets_a_5xx(
         assert changed.status_code in {200, 401}, changed.text
         assert deleted.status_code in {204, 401}, deleted.text
         await assert_consistent()
+
+
+BATCH = [{"title": f"Batch {n}", "content": "racing a disabling"} for n in range(20)]
+
+
+async def test_a_batch_racing_the_callers_disabling_is_stored_exactly_when_it_says_so(
+    client: AsyncClient,
+) -> None:
+    """All or nothing, also for the caller: either 201 and every post stored, or 401 and
+    none (the disabling came first)."""
+    admin = await new_account(client)
+    await make_admin(admin)
+    seen = set()
+    for _ in range(3 * REPEATS):
+        author = await new_account(client)
+        batch, disabled = await asyncio.gather(
+            client.post("/posts/batch", json=BATCH, headers=author["headers"]),
+            client.patch(
+                f"/admin/users/{author['id']}", json={"disabled": True}, headers=admin["headers"]
+            ),
+        )
+        assert disabled.status_code == 200, disabled.text
+        async with engine.connect() as connection:
+            stored = await connection.execute(
+                text("SELECT count(*) FROM posts WHERE owner_id = :id"), {"id": author["id"]}
+            )
+        expected = {201: len(BATCH), 401: 0}
+        assert batch.status_code in expected, batch.text
+        assert stored.scalar_one() == expected[batch.status_code], batch.status_code
+        seen.add(batch.status_code)
+    assert seen

@@ -32,7 +32,7 @@ from app.ratelimit.buckets import Buckets, MemoryBuckets
 from app.ratelimit.limits import RateLimits, rate_limits_from
 from app.ratelimit.redis_buckets import RedisBuckets
 from tests.conftest import BASE_URL, TEST_DB
-from tests.factories import DEFAULT_PASSWORD, create_user, unique_email
+from tests.factories import DEFAULT_PASSWORD, create_post, create_user, new_account, unique_email
 from tests.live_server import SERVE, free_port, running
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -102,6 +102,7 @@ def limits(
     refresh_address: str = PLENTY,
     reset_address: str = PLENTY,
     reset_account: str = PLENTY,
+    comment_account: str = PLENTY,
 ) -> RateLimits:
     return RateLimits(
         buckets,
@@ -111,6 +112,7 @@ def limits(
         refresh_per_address=Rate.parse(refresh_address),
         reset_per_address=Rate.parse(reset_address),
         reset_per_account=Rate.parse(reset_account),
+        comment_per_account=Rate.parse(comment_account),
     )
 
 
@@ -389,12 +391,37 @@ async def test_rate_limit_enabled_false_turns_them_off(client: AsyncClient) -> N
     assert statuses == {401}
 
 
+# --- comments ---------------------------------------------------------------------------------
+
+
+async def test_comments_past_the_accounts_limit_get_429_and_are_not_stored(
+    client: AsyncClient, new_buckets: Callable[[], Buckets]
+) -> None:
+    author = await new_account(client)
+    other = await new_account(client)
+    post = await create_post(client, author["headers"])
+    url = f"/posts/{post['id']}/comments"
+    with limited(limits(new_buckets(), comment_account="3/minute")):
+        for _ in range(3):
+            response = await client.post(url, json={"body": "hi"}, headers=author["headers"])
+            assert response.status_code == 201, response.text
+        refused = await client.post(url, json={"body": "one more"}, headers=author["headers"])
+        assert_too_many(refused, longest_wait=20)
+        # Per account: another account still comments.
+        assert (
+            await client.post(url, json={"body": "me"}, headers=other["headers"])
+        ).status_code == 201
+    listed = await client.get(f"{url}?limit=100", headers=author["headers"])
+    assert [comment["body"] for comment in listed.json()] == ["hi", "hi", "hi", "me"]
+
+
 def test_limits_are_settings_with_the_documented_defaults() -> None:
     defaults = {name: str(field.default) for name, field in Settings.model_fields.items()}
     assert defaults["RATE_LIMIT_ENABLED"] == "True"
     assert defaults["RATE_LIMIT_LOGIN_PER_ADDRESS"] == "200/minute"
     assert defaults["RATE_LIMIT_LOGIN_PER_ACCOUNT"] == "10/minute"
     assert defaults["RATE_LIMIT_REGISTER_PER_ADDRESS"] == "100/minute"
+    assert defaults["RATE_LIMIT_COMMENT_PER_ACCOUNT"] == "30/minute"
     assert defaults["REDIS_URL"] == "None"
     assert defaults["FORWARDED_ALLOW_IPS"] == "127.0.0.1"
     built = rate_limits_from(
@@ -411,9 +438,9 @@ def test_a_malformed_rate_is_a_clear_settings_error(bad: str) -> None:
     assert "is not a rate like '10/minute'" in str(raised.value)
 
 
-def test_openapi_declares_429_on_both_routes() -> None:
+def test_openapi_declares_429_on_the_limited_routes() -> None:
     paths = app.openapi()["paths"]
-    for path in ("/login", "/users"):
+    for path in ("/login", "/users", "/posts/{post_id}/comments"):
         assert "429" in paths[path]["post"]["responses"], path
 
 
