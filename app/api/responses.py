@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from app.core.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized
 from app.ratelimit.limits import RateLimited
+from app.services.visibility import POST_NOT_FOUND
 
 
 class ErrorMessage(BaseModel):
@@ -50,15 +51,17 @@ def _examples(messages: str | list[str]) -> dict[str, Any]:
 
 
 def error_responses(*codes: int, **overrides: str | list[str]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the errors a route can answer with: `_404="..."` is the description,
-    `detail_404="..."` (or a list of them) the message of the example, e.g.
+    """OpenAPI entries for the errors a route can answer with: `detail_404="..."` (or a list of
+    them) is the message of the example, `_404="..."` the description (by default the one
+    message given, else a generic one), e.g.
     `error_responses(401, 404, _404="Post not found (or a draft)", detail_404="Post not found")`.
     """
     responses: dict[int | str, dict[str, Any]] = {}
     for code in codes:
-        description = overrides.get(f"_{code}", _DESCRIPTIONS[code])
-        assert isinstance(description, str)
         messages = overrides.get(f"detail_{code}", _MESSAGES[code])
+        told = messages if f"detail_{code}" in overrides and isinstance(messages, str) else None
+        description = overrides.get(f"_{code}", told or _DESCRIPTIONS[code])
+        assert isinstance(description, str)
         responses[code] = {
             "model": ErrorMessage,
             "description": description,
@@ -66,6 +69,13 @@ def error_responses(*codes: int, **overrides: str | list[str]) -> dict[int | str
         }
     return responses
 
+
+# The 404 of every route that names a post: posts, votes, comments.
+NO_SUCH_POST = error_responses(
+    404,
+    _404="No such post, or one you may not see (another user's draft)",
+    detail_404=POST_NOT_FOUND,
+)
 
 VALIDATION_DESCRIPTION = (
     "A field breaks its rule (FastAPI's validation shape: one entry per problem, with where "

@@ -4,7 +4,8 @@ connection of the engine's one pool, outside the ORM session.
 `Query(Model, rows)` is what a service declares: its rows become `Model`s by column name
 (app/db/rows.py). With a `gate`, a SELECT of one row or none (the caller's session, the post
 whose comments these are), the same statement says whether the caller may see the rows at all:
-`behind_gate` answers None when the gate finds nothing, and the rows (maybe none) otherwise.
+`behind_gate` raises the caller's error when the gate finds nothing, and answers the rows
+(maybe none) otherwise.
 
 The statements run On PostgreSQL the
 compiled SQL goes straight to psycopg, on the connection as the pool lends it (in autocommit):
@@ -14,7 +15,7 @@ a single SELECT needs none of it (it is atomic on its own). On SQLite it runs th
 SQLAlchemy Core. Writes, and the reads that follow a write, keep the session.
 """
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Generic
 
@@ -23,8 +24,10 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import Integer, literal_column, true
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.sql import Select, Subquery
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.base import ColumnCollection
 
+from app.core.errors import ServiceError
 from app.db.engine import engine
 from app.db.rows import M, Shape
 from app.db.turns import pool_turn
@@ -45,9 +48,14 @@ class Compiled:
 _GATE, _FOUND = "gate_", "found_"  # the gate's column, and one that says a row was found
 
 
+def _ordered(columns: ColumnCollection[str, Any], names: Sequence[str]) -> list[Any]:
+    """ORDER BY `names`, columns of the model ("-created_at": descending)."""
+    return [columns[name[1:]].desc() if name[0] == "-" else columns[name] for name in names]
+
+
 class Query(Generic[M]):
-    """A SELECT of `model`s. With a `gate`, its `rows` come after the gate's one column, in
-    the order `order_by(page)` gives (the columns of `rows`, as a subquery, to order by)."""
+    """A SELECT of `model`s, in the order of the model's columns `order_by` ("-name":
+    descending). With a `gate`, its `rows` come after the gate's one column."""
 
     def __init__(
         self,
@@ -55,8 +63,9 @@ class Query(Generic[M]):
         rows: Select[Any],
         *,
         gate: Select[Any] | None = None,
-        order_by: Callable[[Subquery], Sequence[Any]] = lambda page: (),
+        order_by: Sequence[str] = (),
     ) -> None:
+        rows = rows.order_by(*_ordered(rows.selected_columns, order_by))
         self.gated = gate is not None
         if gate is not None:
             opened = gate.subquery("gate")
@@ -64,7 +73,7 @@ class Query(Generic[M]):
             rows = (
                 sql_select(opened.c[0].label(_GATE), *page.c)
                 .select_from(opened.outerjoin(page, true()))
-                .order_by(*order_by(page))
+                .order_by(*_ordered(page.c, order_by))
             )
         self.compiled = Compiled(rows)
         self.shape = Shape(model, rows, ignore=(_GATE, _FOUND) if self.gated else ())
@@ -75,13 +84,14 @@ class Query(Generic[M]):
         return self.shape.all(await fetch(self.compiled, params, prepare=prepare))
 
     async def behind_gate(
-        self, params: Mapping[str, Any], *, prepare: bool | None = None
-    ) -> list[M] | None:
-        """None when the gate finds no row; else the rows (none, when there are none)."""
+        self, params: Mapping[str, Any], *, closed: ServiceError, prepare: bool | None = None
+    ) -> list[M]:
+        """The rows (none, when there are none); `closed` is raised when the gate finds no row
+        (the caller's session has ended: 401; the post is not one they see: 404, ...)."""
         assert self.gated, "no gate: use all"
         rows = await fetch(self.compiled, params, prepare=prepare)
         if not rows:
-            return None
+            raise closed
         return [self.shape(row) for row in rows if row[self._found_at] is not None]
 
 

@@ -2,11 +2,17 @@
 
 from typing import Any
 
-from sqlalchemy import Boolean
+from sqlalchemy import Boolean, Integer, Select, bindparam
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 LIKE_ESCAPE = "/"
+
+
+def paged(statement: Select[Any]) -> Select[Any]:
+    """One page of `statement`: `limit` rows after the first `skip` (bound parameters)."""
+    limit, skip = bindparam("limit", type_=Integer), bindparam("skip", type_=Integer)
+    return statement.limit(limit).offset(skip)
 
 
 def like_pattern(text: str) -> str:

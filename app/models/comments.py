@@ -3,58 +3,35 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field as PydanticField
 from sqlalchemy import Index
-from sqlmodel import Field, col
+from sqlmodel import Field
 
-from app.models.common import (
-    VISIBLE_TEXT,
-    VISIBLE_TEXT_FORMAT,
-    VISIBLE_TEXT_RULE,
-    APIModel,
-    example,
-    utcnow,
-)
+from app.models.common import APIModel, VisibleText, example, utcnow
 from app.models.users import UserPublic
 
-Body = Annotated[
-    str,
-    Field(min_length=1, max_length=2000),
-    PydanticField(
-        description=f"1 to 2,000 characters, {VISIBLE_TEXT_RULE}",
-        json_schema_extra=VISIBLE_TEXT_FORMAT,
-        examples=["Rye made the difference for me too."],
-    ),
-    VISIBLE_TEXT,
-]
+_TEXT = "Rye made the difference for me too."
 
 
 class CommentBase(APIModel):
-    body: Body
+    body: Annotated[str, Field(min_length=1, max_length=2000), VisibleText()]
 
 
 class Comment(CommentBase, table=True):
     __tablename__ = "comments"
-    __table_args__ = {"sqlite_autoincrement": True}
+    # A post's comments, oldest first: the list walks this index, and each post's count reads it.
+    __table_args__ = (
+        Index("ix_comments_post_id_created_at_id", "post_id", "created_at", "id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     post_id: int = Field(foreign_key="posts.id", ondelete="CASCADE")
-    # Indexed for the cascade when an account is deleted.
     author_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
     created_at: datetime = Field(default_factory=utcnow)
 
 
-# A post's comments, oldest first: the list walks this index, and each post's count reads it.
-Index(
-    "ix_comments_post_id_created_at_id",
-    col(Comment.post_id),
-    col(Comment.created_at),
-    col(Comment.id),
-)
-
-
 class CommentCreate(CommentBase):
-    model_config = example({"body": "Rye made the difference for me too."})
+    model_config = example({"body": _TEXT})
 
 
 class CommentPublic(CommentBase):
@@ -62,7 +39,7 @@ class CommentPublic(CommentBase):
         {
             "id": 7,
             "post_id": 42,
-            "body": "Rye made the difference for me too.",
+            "body": _TEXT,
             "created_at": "2026-11-22T10:02:00Z",
             "author": {"id": 2, "name": "Bob Nakamura", "created_at": "2026-11-21T08:00:00Z"},
         }

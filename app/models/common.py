@@ -4,8 +4,10 @@ import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, ConfigDict, field_validator
+from pydantic import ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, field_validator
 from pydantic import Field as PydanticField
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 from sqlalchemy import Table
 from sqlmodel import Field, SQLModel
 
@@ -76,12 +78,30 @@ def _has_a_visible_character(value: str) -> str:
     return value
 
 
-# Titles and comment bodies: text that shows something. Put last in a field's Annotated, after
-# its length (empty text is too short before it is invisible), with VISIBLE_TEXT_FORMAT in its
-# json_schema_extra: `format: visible-text` says the rule to tools (the fuzz tests generate text
-# for it), which JSON Schema cannot say in its own words.
-VISIBLE_TEXT = AfterValidator(_has_a_visible_character)
-VISIBLE_TEXT_FORMAT = {"format": "visible-text"}
+class VisibleText:
+    """Annotated metadata for text that must show something (titles, comment bodies): put it
+    after the field's length, so that empty text is too short before it is invisible. The
+    OpenAPI document says the rule in the field's description (unless the field has its own),
+    and `format: visible-text` for tools (the fuzz tests generate text for it): JSON Schema
+    cannot say it in its own words."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(
+            _has_a_visible_character, handler(source)
+        )
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["format"] = "visible-text"
+        # A field's own description, if it has one, says it in its words (pydantic puts it on
+        # top of this one).
+        json_schema.setdefault("description", VISIBLE_TEXT_RULE[0].upper() + VISIBLE_TEXT_RULE[1:])
+        return json_schema
+
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 # JSON booleans only: lax mode would take 0, 1, "yes" or "off" for a boolean.

@@ -10,12 +10,11 @@ from sqlalchemy import Index
 from sqlmodel import Field, col
 
 from app.models.common import (
-    VISIBLE_TEXT,
-    VISIBLE_TEXT_FORMAT,
     VISIBLE_TEXT_RULE,
     APIModel,
     NotNull,
     StrictBool,
+    VisibleText,
     example,
     refuse_null,
     utcnow,
@@ -27,10 +26,9 @@ Title = Annotated[
     Field(min_length=1, max_length=200),
     PydanticField(
         description=f"1 to 200 characters, {VISIBLE_TEXT_RULE}",
-        json_schema_extra=VISIBLE_TEXT_FORMAT,
         examples=["Sourdough starter, week two"],
     ),
-    VISIBLE_TEXT,
+    VisibleText(),
 ]
 Content = Annotated[
     str,

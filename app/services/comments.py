@@ -1,54 +1,45 @@
-"""Comments on the posts a caller may see: listed oldest first, written by anyone who sees the
-post, deleted by their author, the post's owner or an admin. Who sees which comment is
-app/services/visibility.py's rule; the routes check the caller's session (`Caller`)."""
+"""Comments on the posts a caller sees (app/services/visibility.py): listed oldest first,
+written by anyone who sees the post, deleted by their author, the post's owner or an admin."""
 
-from sqlalchemy import Integer, bindparam, exists, insert, literal_column, or_
-from sqlalchemy import select as sql_select
-from sqlmodel import delete
+from sqlalchemy import bindparam, exists, insert, or_
+from sqlmodel import delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.errors import Forbidden, NotFound
 from app.core.security import TokenClaims
 from app.db.reads import Query
 from app.db.rows import Shape, columns_for, labelled, looked_up
+from app.db.sql import paged
 from app.models import CommentCreate, CommentPublic, User, UserPublic, table_of, utcnow
 from app.services.sessions import token_params
 from app.services.visibility import (
     CALLER_IS_ADMIN,
-    COMMENT_NOT_FOUND,
+    COMMENT_ID,
     COMMENTS,
-    POST_NOT_FOUND,
+    POST_ID,
     POSTS,
+    THE_COMMENT,
+    THE_POST,
     VIEWER,
     shown_account,
     visible_comment,
-    visible_comment_exists,
-    visible_post,
-    visible_post_exists,
 )
 from app.services.writes import write_or_explain
 
 _AUTHOR = table_of(User).alias("author")
-_post_id = bindparam("post_id", type_=Integer)
-_comment_id = bindparam("comment_id", type_=Integer)
+_COLUMNS = columns_for(CommentPublic, COMMENTS, author=columns_for(UserPublic, _AUTHOR))
 
 # A page of the post's comments, oldest first, behind the post itself: no row at all when the
 # caller may not see the post (404), no comment rows when it has none.
-_PAGE = (
-    sql_select(
-        *labelled(columns_for(CommentPublic, COMMENTS, author=columns_for(UserPublic, _AUTHOR)))
-    )
-    .join(_AUTHOR, _AUTHOR.c.id == COMMENTS.c.author_id)
-    .where(COMMENTS.c.post_id == _post_id, shown_account(_AUTHOR.c.id, disabled=_AUTHOR.c.disabled))
-    .order_by(COMMENTS.c.created_at, COMMENTS.c.id)
-    .limit(bindparam("limit", type_=Integer))
-    .offset(bindparam("skip", type_=Integer))
-)
 _LIST = Query(
     CommentPublic,
-    _PAGE,
-    gate=sql_select(POSTS.c.id).where(POSTS.c.id == _post_id, visible_post()),
-    order_by=lambda page: (page.c.created_at, page.c.id),
+    paged(
+        select(*labelled(_COLUMNS))
+        .join(_AUTHOR, _AUTHOR.c.id == COMMENTS.c.author_id)
+        .where(COMMENTS.c.post_id == POST_ID, shown_account(_AUTHOR.c.id, _AUTHOR.c.disabled))
+    ),
+    gate=THE_POST.row,
+    order_by=("created_at", "id"),
 )
 
 
@@ -56,33 +47,19 @@ async def list_comments(
     caller: TokenClaims, post_id: int, *, limit: int, skip: int
 ) -> list[CommentPublic]:
     params = {**token_params(caller), "post_id": post_id, "limit": limit, "skip": skip}
-    comments = await _LIST.behind_gate(params)
-    if comments is None:
-        raise NotFound(POST_NOT_FOUND)
-    return comments
+    return await _LIST.behind_gate(params, closed=NotFound(THE_POST.not_found))
 
 
-# The comment written on a post the caller sees, and returned with its author (the caller).
+# The caller's comment, on a post they see, returned with its author: the caller.
+_BODY = bindparam("body", type_=COMMENTS.c.body.type)
+_NOW = bindparam("now", type_=COMMENTS.c.created_at.type)
 _CREATE = (
     insert(COMMENTS)
     .from_select(
         ["post_id", "author_id", "body", "created_at"],
-        sql_select(
-            _post_id,
-            VIEWER,
-            bindparam("body", type_=COMMENTS.c.body.type),
-            bindparam("now", type_=COMMENTS.c.created_at.type),
-        ).where(visible_post_exists(_post_id)),
+        select(POST_ID, VIEWER, _BODY, _NOW).where(THE_POST.exists),
     )
-    .returning(
-        *labelled(
-            columns_for(
-                CommentPublic,
-                COMMENTS,
-                author=looked_up(UserPublic, _AUTHOR, literal_column("comments.author_id")),
-            )
-        )
-    )
+    .returning(*labelled({**_COLUMNS, "author": looked_up(UserPublic, _AUTHOR, VIEWER)}))
 )
 _CREATED = Shape(CommentPublic, _CREATE)
 
@@ -91,22 +68,15 @@ async def create_comment(
     session: AsyncSession, caller: TokenClaims, post_id: int, data: CommentCreate
 ) -> CommentPublic:
     params = {**token_params(caller), "post_id": post_id, "body": data.body, "now": utcnow()}
-    row = await write_or_explain(
-        session,
-        _CREATE,
-        params,
-        target=visible_post_exists(_post_id),
-        not_found=POST_NOT_FOUND,
-        refused=NotFound(POST_NOT_FOUND),
-    )
-    return _CREATED(row)
+    return _CREATED(await write_or_explain(session, _CREATE, params, target=THE_POST))
 
 
 # A comment the caller sees, and may delete: theirs, on their post, or any for an admin.
+NOT_ALLOWED = "Not allowed to delete this comment"
 _DELETE = (
     delete(COMMENTS)
     .where(
-        COMMENTS.c.id == _comment_id,
+        COMMENTS.c.id == COMMENT_ID,
         visible_comment(),
         or_(
             COMMENTS.c.author_id == VIEWER,
@@ -119,11 +89,7 @@ _DELETE = (
 
 
 async def delete_comment(session: AsyncSession, caller: TokenClaims, comment_id: int) -> None:
+    params = {**token_params(caller), "comment_id": comment_id}
     await write_or_explain(
-        session,
-        _DELETE,
-        {**token_params(caller), "comment_id": comment_id},
-        target=visible_comment_exists(_comment_id),
-        not_found=COMMENT_NOT_FOUND,
-        refused=Forbidden("Not allowed to delete this comment"),
+        session, _DELETE, params, target=THE_COMMENT, refused=Forbidden(NOT_ALLOWED)
     )

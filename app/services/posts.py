@@ -31,7 +31,7 @@ from app.core.errors import Forbidden, NotFound, Unauthorized
 from app.core.security import TokenClaims
 from app.db.reads import Query
 from app.db.rows import Columns, Shape, columns_for, labelled, looked_up
-from app.db.sql import in_few, like_ignoring_case, like_pattern
+from app.db.sql import in_few, like_ignoring_case, like_pattern, paged
 from app.models import (
     Post,
     PostCreate,
@@ -47,18 +47,18 @@ from app.models import (
 from app.services.sessions import SESSION_ALIVE, token_params
 from app.services.visibility import (
     CALLER_IS_ADMIN,
+    POST_ID,
     POST_NOT_FOUND,
     POSTS,
+    THE_POST,
     VIEWER,
     comments_shown,
     visible_post,
-    visible_post_exists,
 )
 from app.services.writes import write_or_explain
 
 _USERS = table_of(User)
 _OWNER = _USERS.alias("owner")
-_post_id = bindparam("post_id", type_=Integer)
 
 
 def _vote_count(post_id: Any) -> Any:
@@ -82,9 +82,6 @@ def _post_columns(post_id: Any, owner: Columns) -> Columns:
     )
 
 
-_NEWEST_FIRST = (POSTS.c.created_at.desc(), POSTS.c.id.desc())
-
-
 def _post_public(*where: ColumnElement[bool]) -> Any:
     """Every `PostPublic` the caller may see among the posts matching `where`."""
     return (
@@ -97,15 +94,9 @@ def _post_public(*where: ColumnElement[bool]) -> Any:
 def _page(*where: ColumnElement[bool]) -> Any:
     """One page, newest first. The page's ids are chosen first, so that a deep `skip` walks
     the feed index only, and counts votes for the returned posts alone."""
-    ids = (
-        sql_select(POSTS.c.id)
-        .where(visible_post(), *where)
-        .order_by(*_NEWEST_FIRST)
-        .limit(bindparam("limit", type_=Integer))
-        .offset(bindparam("skip", type_=Integer))
-        .subquery("page_ids")
-    )
-    return _post_public(in_few(POSTS.c.id, sql_select(ids.c.id))).order_by(*_NEWEST_FIRST)
+    newest_first = (POSTS.c.created_at.desc(), POSTS.c.id.desc())
+    ids = paged(sql_select(POSTS.c.id).where(visible_post(), *where).order_by(*newest_first))
+    return _post_public(in_few(POSTS.c.id, sql_select(ids.subquery("page_ids").c.id)))
 
 
 # The caller's session is the reads' gate: the token is checked in the same statement (no
@@ -116,28 +107,23 @@ _CALLERS_SESSION = sql_select(_SESSIONS.c.id).where(
 )
 
 
-def _newest_first(page: Any) -> tuple[Any, ...]:
-    return (page.c.created_at.desc(), page.c.id.desc())
-
-
-_ONE = Query(PostPublic, _post_public(POSTS.c.id == _post_id), gate=_CALLERS_SESSION)
-_FEED = Query(PostPublic, _page(), gate=_CALLERS_SESSION, order_by=_newest_first)
+NEWEST_FIRST = ("-created_at", "-id")
+_ONE = Query(PostPublic, _post_public(POSTS.c.id == POST_ID), gate=_CALLERS_SESSION)
+_FEED = Query(PostPublic, _page(), gate=_CALLERS_SESSION, order_by=NEWEST_FIRST)
 _SEARCH = Query(
     PostPublic,
     _page(like_ignoring_case(POSTS.c.title, bindparam("pattern"))),
     gate=_CALLERS_SESSION,
-    order_by=_newest_first,
+    order_by=NEWEST_FIRST,
 )
 
 
 async def _read(
     query: Query[PostPublic], viewer: TokenClaims, *, prepare: bool | None = None, **params: Any
 ) -> list[PostPublic]:
-    """The posts of a gated query, once the caller's session is found alive (else 401)."""
-    posts = await query.behind_gate({**token_params(viewer), **params}, prepare=prepare)
-    if posts is None:
-        raise Unauthorized()
-    return posts
+    """The posts of a query behind the caller's session, once it is found alive (else 401)."""
+    params = {**token_params(viewer), **params}
+    return await query.behind_gate(params, closed=Unauthorized(), prepare=prepare)
 
 
 async def list_posts(
@@ -231,14 +217,14 @@ async def create_post(session: AsyncSession, viewer: TokenClaims, data: PostCrea
     """The new post; 401 when the caller's session has ended, or their account is deleted
     meanwhile (the foreign key refuses the post)."""
     params = {**data.model_dump(), **token_params(viewer), "now": utcnow()}
-    return _CREATED(await write_or_explain(session, _CREATE, params, refused=Unauthorized()))
+    return _CREATED(await write_or_explain(session, _CREATE, params))
 
 
 # PUT and PATCH: a field left out (None) keeps its value (PATCH refuses null in the body).
 _EDITED = {name: func.coalesce(field, POSTS.c[name]) for name, field in _FIELDS.items()}
 _UPDATE = (
     update(POSTS)
-    .where(POSTS.c.id == _post_id, POSTS.c.owner_id == VIEWER, SESSION_ALIVE)
+    .where(POSTS.c.id == POST_ID, POSTS.c.owner_id == VIEWER, SESSION_ALIVE)
     .values(
         **_EDITED,
         # `updated_at` moves only when a value really changes.
@@ -250,7 +236,6 @@ _UPDATE = (
     .returning(*labelled(_post_columns(_RETURNED_POST, _RETURNED_OWNERS)))
 )
 _UPDATED = Shape(PostPublic, _UPDATE)
-_VISIBLE_POST = visible_post_exists(_post_id)
 
 
 async def update_post(
@@ -264,8 +249,7 @@ async def update_post(
         session,
         _UPDATE,
         params,
-        target=_VISIBLE_POST,
-        not_found=POST_NOT_FOUND,
+        target=THE_POST,
         refused=Forbidden(),
     )
     return _UPDATED(row)
@@ -290,7 +274,7 @@ async def patch_post(
 # cascade.
 _DELETE = (
     delete(POSTS)
-    .where(POSTS.c.id == _post_id, SESSION_ALIVE, or_(POSTS.c.owner_id == VIEWER, CALLER_IS_ADMIN))
+    .where(POSTS.c.id == POST_ID, SESSION_ALIVE, or_(POSTS.c.owner_id == VIEWER, CALLER_IS_ADMIN))
     .returning(POSTS.c.id)
 )
 
@@ -303,7 +287,6 @@ async def delete_post(session: AsyncSession, viewer: TokenClaims, post_id: int) 
         session,
         _DELETE,
         {**token_params(viewer), "post_id": post_id},
-        target=_VISIBLE_POST,
-        not_found=POST_NOT_FOUND,
+        target=THE_POST,
         refused=Forbidden(),
     )

@@ -11,6 +11,7 @@ app/services/sessions.py, gives it with the session's).
 - A comment is visible when its post is, and its author's account is shown.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Exists,
     FromClause,
     Integer,
+    Select,
     and_,
     bindparam,
     exists,
@@ -29,6 +31,9 @@ from sqlalchemy import select as sql_select
 from app.models import Comment, Post, User, table_of
 
 VIEWER = bindparam("viewer_id", type_=Integer)
+# The post, the comment a request names.
+POST_ID = bindparam("post_id", type_=Integer)
+COMMENT_ID = bindparam("comment_id", type_=Integer)
 # What a caller who may not see a row is told: the same as if it did not exist.
 POST_NOT_FOUND = "Post not found"
 COMMENT_NOT_FOUND = "Comment not found"
@@ -42,7 +47,7 @@ CALLER_IS_ADMIN = exists().where(_CALLER.c.id == VIEWER, _CALLER.c.is_admin)
 _DISABLED = sql_select(_USERS.c.id).where(_USERS.c.disabled)  # few: a partial index serves it
 
 
-def shown_account(user_id: Any, *, disabled: Any = None) -> ColumnElement[bool]:
+def shown_account(user_id: Any, disabled: Any = None) -> ColumnElement[bool]:
     """Account `user_id`'s posts and comments are shown to the caller. `disabled`: the
     account's flag, where the statement joins the account anyway (no subquery then)."""
     shown = user_id.not_in(_DISABLED) if disabled is None else ~disabled
@@ -69,12 +74,26 @@ def visible_comment(comments: FromClause = COMMENTS) -> ColumnElement[bool]:
     )
 
 
-def visible_post_exists(post_id: Any) -> Exists:
-    return exists().where(POSTS.c.id == post_id, visible_post())
+@dataclass(frozen=True)
+class Target:
+    """The row a request names, when the caller may see it (`row`: its id); when they may not,
+    they are told `not_found` (404), as if it did not exist."""
+
+    row: Select[Any]
+    not_found: str
+
+    @property
+    def exists(self) -> Exists:
+        return self.row.exists()
 
 
-def visible_comment_exists(comment_id: Any) -> Exists:
-    return exists().where(COMMENTS.c.id == comment_id, visible_comment())
+THE_POST = Target(
+    sql_select(POSTS.c.id).where(POSTS.c.id == POST_ID, visible_post()), POST_NOT_FOUND
+)
+THE_COMMENT = Target(
+    sql_select(COMMENTS.c.id).where(COMMENTS.c.id == COMMENT_ID, visible_comment()),
+    COMMENT_NOT_FOUND,
+)
 
 
 def comments_shown(post_id: Any) -> Any:

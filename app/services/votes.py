@@ -4,7 +4,7 @@ Adding or taking back a vote is one statement that checks the caller's session a
 and writes (`write_or_explain`: 401, 404 or 409 when it writes nothing).
 """
 
-from sqlalchemy import ColumnElement, Insert, Integer, and_, bindparam, exists
+from sqlalchemy import ColumnElement, Insert, and_, bindparam, exists
 from sqlalchemy import select as sql_select
 from sqlmodel import delete, insert
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,15 +14,13 @@ from app.core.security import TokenClaims
 from app.db.statements import run_alone
 from app.models import Vote, table_of, utcnow
 from app.services.sessions import SESSION_ALIVE, token_params
-from app.services.visibility import POST_NOT_FOUND, VIEWER, visible_post_exists
+from app.services.visibility import POST_ID, THE_POST, VIEWER
 from app.services.writes import write_or_explain
 
 # The table, not the ORM class: these statements need none of the ORM's machinery.
 _VOTES = table_of(Vote)
-_post = bindparam("post_id", type_=Integer)
-_CALLERS_VOTE = and_(_VOTES.c.post_id == _post, _VOTES.c.user_id == VIEWER)
-_VISIBLE_POST = visible_post_exists(_post)
-_MAY_VOTE = and_(SESSION_ALIVE, _VISIBLE_POST)
+_CALLERS_VOTE = and_(_VOTES.c.post_id == POST_ID, _VOTES.c.user_id == VIEWER)
+_MAY_VOTE = and_(SESSION_ALIVE, THE_POST.exists)
 
 _now = bindparam("now", type_=_VOTES.c.created_at.type)
 
@@ -33,14 +31,14 @@ def _adding(may_vote: ColumnElement[bool]) -> Insert:
         insert(_VOTES)
         .from_select(
             ["post_id", "user_id", "created_at"],
-            sql_select(_post, VIEWER, _now).where(may_vote, ~exists().where(_CALLERS_VOTE)),
+            sql_select(POST_ID, VIEWER, _now).where(may_vote, ~exists().where(_CALLERS_VOTE)),
         )
         .returning(_VOTES.c.post_id)
     )
 
 
 _ADD = _adding(_MAY_VOTE)
-_ADD_FOR_DEMO = _adding(_VISIBLE_POST)
+_ADD_FOR_DEMO = _adding(THE_POST.exists)
 _REMOVE = delete(_VOTES).where(_CALLERS_VOTE, _MAY_VOTE).returning(_VOTES.c.post_id)
 
 
@@ -50,8 +48,7 @@ async def add_vote(session: AsyncSession, claims: TokenClaims, post_id: int) -> 
         session,
         _ADD,
         params,
-        target=_VISIBLE_POST,
-        not_found=POST_NOT_FOUND,
+        target=THE_POST,
         refused=Conflict(f"User {claims.user_id} has already voted on post {post_id}"),
     )
 
@@ -68,7 +65,6 @@ async def remove_vote(session: AsyncSession, claims: TokenClaims, post_id: int) 
         session,
         _REMOVE,
         {**token_params(claims), "post_id": post_id},
-        target=_VISIBLE_POST,
-        not_found=POST_NOT_FOUND,
+        target=THE_POST,
         refused=NotFound("Vote does not exist"),
     )

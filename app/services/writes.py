@@ -11,7 +11,7 @@ has ended, 404 when the target is not one the caller may see, else the entity's 
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Exists, Row, UpdateBase, true
+from sqlalchemy import Row, UpdateBase, true
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.errors import NotFound, ServiceError, Unauthorized
 from app.db.statements import run_alone
 from app.services.sessions import SESSION_ALIVE
+from app.services.visibility import Target
 
 
 async def write_or_explain(
@@ -26,13 +27,13 @@ async def write_or_explain(
     statement: UpdateBase,
     params: Mapping[str, Any],
     *,
-    refused: ServiceError,
-    target: Exists | None = None,
-    not_found: str = "Not found",
+    target: Target | None = None,
+    refused: ServiceError | None = None,
 ) -> Row[Any]:
     """The row `statement` (a write with RETURNING) returned; when it wrote nothing: 401 if
-    the caller's session has ended, NotFound(`not_found`) if `target` (an EXISTS over the
-    statement's parameters) finds nothing, else `refused`."""
+    the caller's session has ended, 404 if the caller may not see `target` (its `exists`
+    reads the statement's parameters), else `refused` (by default, the target's 404; 401
+    for a write with no target: only the caller's session could stop it)."""
     try:
         row = await run_alone(session, statement, params)
     except IntegrityError:
@@ -40,11 +41,11 @@ async def write_or_explain(
         row = None
     if row is not None:
         return row
-    why = select(SESSION_ALIVE, true() if target is None else target)
+    why = select(SESSION_ALIVE, true() if target is None else target.exists)
     alive, visible = (await session.exec(why, params=params)).one()
     await session.rollback()
     if not alive:
         raise Unauthorized()
-    if not visible:
-        raise NotFound(not_found)
-    raise refused
+    if refused is not None and visible:
+        raise refused
+    raise NotFound(target.not_found) if target is not None else Unauthorized()

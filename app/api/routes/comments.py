@@ -3,29 +3,24 @@
 from fastapi import APIRouter, status
 
 from app.api.deps import Caller, Commenter, CommentId, Limit, PostId, SessionDep, Skip
-from app.api.responses import error_responses
+from app.api.responses import NO_SUCH_POST, error_responses
 from app.models import CommentCreate, CommentPublic
 from app.services import comments
-from app.services.visibility import COMMENT_NOT_FOUND, POST_NOT_FOUND
+from app.services.visibility import COMMENT_NOT_FOUND
 
-router = APIRouter(tags=["comments"], responses=error_responses(401, 503))
-
-POST_NOT_VISIBLE = error_responses(
-    404, _404="No such post, or one you may not see (a draft)", detail_404=POST_NOT_FOUND
-)
+# A route's own 404 (a comment's) takes the place of the router's (a post's).
+router = APIRouter(tags=["comments"], responses={**error_responses(401, 503), **NO_SUCH_POST})
 
 
 @router.get(
     "/posts/{post_id}/comments",
     summary="A post's comments",
     response_description="A page of the post's comments, oldest first",
-    responses=POST_NOT_VISIBLE,
 )
 async def list_comments(
     caller: Caller, post_id: PostId, limit: Limit = 20, skip: Skip = 0
 ) -> list[CommentPublic]:
-    """The comments of a post you can see, oldest first (`created_at`, then `id`), `limit` at
-    a time from `skip`."""
+    """The comments of a post you can see, oldest first, `limit` at a time from `skip`."""
     return await comments.list_comments(caller, post_id, limit=limit, skip=skip)
 
 
@@ -34,7 +29,7 @@ async def list_comments(
     status_code=status.HTTP_201_CREATED,
     summary="Comment on a post",
     response_description="The new comment",
-    responses={**POST_NOT_VISIBLE, **error_responses(400, 413, 429)},
+    responses=error_responses(400, 413, 429),
 )
 async def create_comment(
     session: SessionDep, caller: Commenter, post_id: PostId, data: CommentCreate
@@ -49,12 +44,7 @@ async def create_comment(
     summary="Delete a comment",
     response_description="Comment deleted",
     responses=error_responses(
-        403,
-        404,
-        _403="Neither its author, the post's owner nor an admin",
-        detail_403="Not allowed to delete this comment",
-        _404="No such comment, or one you may not see",
-        detail_404=COMMENT_NOT_FOUND,
+        403, 404, detail_403=comments.NOT_ALLOWED, detail_404=COMMENT_NOT_FOUND
     ),
 )
 async def delete_comment(session: SessionDep, caller: Caller, comment_id: CommentId) -> None:

@@ -13,7 +13,7 @@ from app.api.deps import (
     SessionDep,
     Skip,
 )
-from app.api.responses import error_responses
+from app.api.responses import NO_SUCH_POST, error_responses
 from app.models import PostCreate, PostPublic, PostUpdate
 from app.services import posts
 
@@ -30,10 +30,7 @@ class PostSegment(StringConvertor):
 register_url_convertor("post_segment", PostSegment())
 POST_PATH = "/{post_id:post_segment}"  # documented as /posts/{post_id}
 
-NOT_FOUND = error_responses(
-    404, _404="No such post, or another user's draft", detail_404="Post not found"
-)
-OWNER_ONLY = {**NOT_FOUND, **error_responses(403, _403="Not the owner of the post")}
+OWNER_ONLY = {**NO_SUCH_POST, **error_responses(403, _403="Not the owner of the post")}
 WITH_BODY = error_responses(400, 413)
 
 
@@ -90,7 +87,7 @@ async def create_posts(
     POST_PATH,
     summary="Read a post",
     response_description="The post, with its owner and votes",
-    responses=NOT_FOUND,
+    responses=NO_SUCH_POST,
 )
 async def read_post(viewer: CallerCheckedInStatement, post_id: PostId) -> PostPublic:
     """A published post, or a draft of yours; another user's draft is 404, as if it did not
@@ -131,7 +128,7 @@ async def patch_post(
     summary="Delete a post",
     response_description="Post deleted, with its votes and comments",
     responses={
-        **NOT_FOUND,
+        **NO_SUCH_POST,
         **error_responses(403, _403="Neither the owner of the post nor an admin"),
     },
 )
