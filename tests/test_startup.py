@@ -10,8 +10,11 @@ settings."""
 import json
 import logging
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -88,6 +91,49 @@ def test_bad_settings_are_named_in_a_few_lines_by_serve_and_migrate() -> None:
         assert "SECRET_KEY: is blank" in error
         assert "secret-password" not in error  # a URL's password is never echoed
         assert "Fix them in the environment or in .env" in error
+
+
+def test_fastapi_dev_with_bad_settings_says_so_and_exits(tmp_path: Path) -> None:
+    """`fastapi dev` runs the app in a child of uvicorn's reloader: the child's refusal used to
+    leave the reloader running, port bound, waiting for a code change. Now the whole command
+    ends, non-zero, with the few-line message, and the port is free again."""
+    port = free_port()
+    env = _clean_env(BCRYPT_ROUNDS="abc", DATABASE_URL=f"sqlite:///{tmp_path}/dev.db")
+    command = [sys.executable, "-m", "fastapi", "dev", "--port", str(port)]
+    process = subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # so that a hang can be ended with its reloader's child
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        pytest.fail(f"`fastapi dev` was still running after 30 s:\n{stdout}{stderr}")
+    assert process.returncode != 0, stdout + stderr
+    assert "Traceback" not in stdout + stderr
+    assert "Invalid settings (from the environment or .env):" in stderr
+    assert "BCRYPT_ROUNDS='abc': Input should be a valid integer" in stderr
+    _assert_port_is_freed(port)
+
+
+def _assert_port_is_freed(port: int, within: float = 5) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+        time.sleep(0.1)
 
 
 def test_log_level_takes_any_case_and_urls_only_postgresql_or_sqlite() -> None:

@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from app.core.startup import refuse_to_start
+
 DEV_SECRET_KEY = "dev-secret-key-change-me-in-production-0123456789"
 MIN_SECRET_KEY_BYTES = 32
 
@@ -268,11 +270,12 @@ def settings_error_message(error: ValidationError) -> str:
 
 
 def load_settings() -> Settings:
-    """The settings, or the process stops with `settings_error_message` (exit status 1)."""
+    """The settings, or the process stops with `settings_error_message` (exit status 1), and
+    under `fastapi dev` uvicorn's reloader with it (`refuse_to_start`)."""
     try:
         return Settings()
     except ValidationError as error:
-        raise SystemExit(settings_error_message(error)) from None
+        refuse_to_start(settings_error_message(error))
 
 
 settings = load_settings()
