@@ -4,6 +4,7 @@ import asyncio
 import logging
 
 from alembic import context
+from alembic.runtime.migration import MigrationInfo
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -25,6 +26,13 @@ def database_url() -> str:
     return config.attributes.get("database_url") or settings.DATABASE_URL
 
 
+def record_applied(*, step: MigrationInfo, **_: object) -> None:
+    # app.db.migrations.upgrade_to_head passes a list, to say which revisions it applied.
+    applied = config.attributes.get("applied_revisions")
+    if applied is not None and step.is_upgrade:
+        applied.extend(step.up_revision_ids)
+
+
 def configure(connection: Connection | None = None, **kwargs: object) -> None:
     dialect = connection.dialect.name if connection is not None else database_url().split(":")[0]
     context.configure(
@@ -33,6 +41,7 @@ def configure(connection: Connection | None = None, **kwargs: object) -> None:
         compare_type=True,
         # SQLite cannot ALTER most things: batch mode recreates tables instead.
         render_as_batch=dialect.startswith("sqlite"),
+        on_version_apply=record_applied,
         **kwargs,  # type: ignore[arg-type]
     )
 

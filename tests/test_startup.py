@@ -252,6 +252,20 @@ LIFESPAN = (
 )
 
 
+# The same start-up, then one question to /health/db, whose answer is printed on its own line.
+LIFESPAN_THEN_HEALTH_DB = (
+    "import asyncio, httpx\n"
+    "from app.main import app, lifespan\n"
+    "async def start_ask_and_stop():\n"
+    "    async with lifespan(app):\n"
+    "        transport = httpx.ASGITransport(app=app)\n"
+    "        async with httpx.AsyncClient(transport=transport, base_url='http://dev') as client:\n"
+    "            response = await client.get('/health/db')\n"
+    "    print('/health/db:', response.status_code, response.json()['detail'])\n"
+    "asyncio.run(start_ask_and_stop())\n"
+)
+
+
 def _revision(url: str) -> str | None:
     engine = create_engine(url)
     try:
@@ -267,6 +281,36 @@ def _dev_start(url: str) -> str:
     assert result.returncode == 0, result.stderr
     _assert_short_and_clean(result.stdout + result.stderr)
     return result.stdout + result.stderr
+
+
+def _dev_start_and_health_db(url: str) -> tuple[str, str]:
+    """The dev server's start-up log, and what /health/db then answers (503 and its detail)."""
+    result = _run(["-c", LIFESPAN_THEN_HEALTH_DB], ENVIRONMENT="development", DATABASE_URL=url)
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, output
+    (answer,) = [line for line in output.splitlines() if line.startswith("/health/db: ")]
+    status, _, detail = answer.removeprefix("/health/db: ").partition(" ")
+    assert status == "503", answer
+    return output.replace(answer, ""), detail
+
+
+def test_the_dev_server_and_health_db_give_one_advice(tmp_path: Path) -> None:
+    """The start-up log and /health/db say the same thing, and it is the developer's command
+    (not the deploy's migrate step); for a revision whose file is gone, the way out of that."""
+    behind = f"sqlite:///{tmp_path}/behind.db"
+    command.upgrade(alembic_config(to_async_url(behind)), _previous_revision())
+    log, detail = _dev_start_and_health_db(behind)
+    assert detail in log
+    assert f"the code needs {SCHEMA_HEAD}" in detail
+    assert "`uv run alembic upgrade head`" in detail and "app.migrate" not in detail
+
+    with create_engine(behind).begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0895b59e9db8'"))
+    log, detail = _dev_start_and_health_db(behind)
+    assert detail in log
+    assert "revision 0895b59e9db8, which is not in migrations/versions" in detail
+    assert "put the file back" in detail and "upgrade head" not in detail
 
 
 def test_the_dev_server_migrates_a_new_database_and_nothing_else(tmp_path: Path) -> None:
