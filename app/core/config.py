@@ -102,7 +102,8 @@ class Settings(BaseSettings):
     # A session ends when its refresh token goes unused this long.
     REFRESH_TOKEN_EXPIRE_DAYS: int = Field(default=30, ge=1, le=365)
     PASSWORD_RESET_EXPIRE_MINUTES: int = Field(default=30, ge=1, le=60 * 24)
-    # The link in the reset e-mail; {token} is replaced by the token (URL-safe).
+    # The link in the reset e-mail; {token} is replaced by the token (URL-safe). The default is
+    # this API's own minimal reset page (app/web/reset_page.py), as `fastapi dev` serves it.
     PASSWORD_RESET_URL: str = "http://127.0.0.1:8000/reset-password?token={token}"
     # console: e-mails are written to the log (the default outside production); smtp: sent.
     EMAIL_BACKEND: Literal["console", "smtp"] | None = None

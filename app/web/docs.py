@@ -13,6 +13,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from app.web import reset_page
+
 VENDOR_ASSETS = Path(str(files("fastapi_offline") / "static"))
 OWN_ASSETS = Path(__file__).parent / "static"
 
@@ -94,7 +96,10 @@ async def redoc(request: Request) -> HTMLResponse:
 
 
 def add_docs(app: FastAPI) -> None:
+    """The pages the app serves itself, and their static files: Swagger UI, ReDoc, and the
+    password-reset page the reset e-mail links to by default (reset_page.py)."""
     app.include_router(router)  # before the mounts: /static/redoc.standalone.js is a route
+    app.include_router(reset_page.router)
     # The more specific mount first: "/static" would also match "/static/vendor/...".
     app.mount("/static/vendor", StaticFiles(directory=VENDOR_ASSETS), name="docs-vendor")
     app.mount("/static", StaticFiles(directory=OWN_ASSETS), name="docs-static")
