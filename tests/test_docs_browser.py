@@ -328,6 +328,10 @@ def test_swagger_explains_the_authorize_dialog_and_post_posts(
     try:
         page.goto(f"{server}/docs")
         expect(page.locator(".swagger-ui .info .title")).to_contain_text("Posts API")
+        # The top of the page says how to start, in three steps.
+        start = page.locator(".swagger-ui .info .description")
+        expect(start.locator("ol > li")).to_have_count(3)
+        expect(start).to_contain_text("type your e-mail address as username")
 
         # The Authorize dialog: what to type, and no OAuth2 client fields that mean nothing here.
         page.locator(".auth-wrapper button.authorize").click()

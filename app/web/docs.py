@@ -35,6 +35,26 @@ DOCS_CSP = "; ".join(
     ]
 )
 
+# The top of /docs and /redoc (the OpenAPI document's `info.description`, Markdown): how to
+# start, for someone who has never seen the API.
+API_DESCRIPTION = """\
+How to start, on this page:
+
+1. **Sign up**: open `POST /users` below, click *Try it out*, give an e-mail address and a
+   password (8 characters or more), then *Execute*.
+2. **Log in**: click **Authorize** (above the operations, on the right), type your e-mail
+   address as *username* and your password, then **Authorize**. Every call you try from then
+   on carries your token.
+3. **Read the feed**: `GET /posts`, *Try it out*, *Execute*. Write a post with `POST /posts`
+   and vote for one with `POST /vote`.
+
+Posts have comments too: `GET` and `POST /posts/{post_id}/comments` to read and write them,
+`DELETE /comments/{id}` to remove one (its author, the post's owner or an admin).
+
+Every error is JSON, `{"detail": ...}`; each operation lists the ones it can answer, with the
+messages the API sends.
+"""
+
 router = APIRouter(include_in_schema=False)
 
 # ReDoc's side menu always shows Redocly's logo from their CDN (no option turns it off): the
