@@ -39,7 +39,7 @@ from app.db.migrations import (
     upgrade_to_head,
 )
 from app.ratelimit.limits import rate_limits_from
-from app.web.docs import add_docs
+from app.web.docs import API_DESCRIPTION, add_docs
 from app.web.errors import register_error_handlers
 from app.web.middleware import JSONCORSMiddleware, RequestContextMiddleware
 from app.web.request_limits import RequestLimits
@@ -161,7 +161,8 @@ def create_app() -> FastAPI:
     configure_logging(settings.log_format, settings.LOG_LEVEL)
     app = PostsAPI(
         title="Posts API",
-        summary="Users, login, posts and votes.",
+        summary="Users, login, posts, comments and votes.",
+        description=API_DESCRIPTION,
         version="0.1.0",
         lifespan=lifespan,
         max_body_size=MAX_BODY_BYTES,

@@ -4,6 +4,9 @@ import asyncio
 import logging
 
 from alembic import context
+from alembic.operations.ops import MigrationScript
+from alembic.runtime.migration import MigrationContext, MigrationInfo
+from alembic.script import ScriptDirectory
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -25,6 +28,28 @@ def database_url() -> str:
     return config.attributes.get("database_url") or settings.DATABASE_URL
 
 
+def record_applied(*, step: MigrationInfo, **_: object) -> None:
+    # app.db.migrations.upgrade_to_head passes a list, to say which revisions it applied.
+    applied = config.attributes.get("applied_revisions")
+    if applied is not None and step.is_upgrade:
+        applied.extend(step.up_revision_ids)
+
+
+def number_in_sequence(
+    migration_context: MigrationContext, revision: object, directives: list[MigrationScript]
+) -> None:
+    """New revisions continue the numbered sequence (0001, 0002, ...: `..._0005_add_x.py` with
+    revision "0005") instead of Alembic's random ids, unless `--rev-id` names one."""
+    if config.cmd_opts is not None and getattr(config.cmd_opts, "rev_id", None):
+        return
+    scripts = ScriptDirectory.from_config(config)
+    numbers = [
+        int(script.revision) for script in scripts.walk_revisions() if script.revision.isdigit()
+    ]
+    for offset, script in enumerate(directives, start=1):
+        script.rev_id = f"{max(numbers, default=0) + offset:04d}"
+
+
 def configure(connection: Connection | None = None, **kwargs: object) -> None:
     dialect = connection.dialect.name if connection is not None else database_url().split(":")[0]
     context.configure(
@@ -33,6 +58,8 @@ def configure(connection: Connection | None = None, **kwargs: object) -> None:
         compare_type=True,
         # SQLite cannot ALTER most things: batch mode recreates tables instead.
         render_as_batch=dialect.startswith("sqlite"),
+        on_version_apply=record_applied,
+        process_revision_directives=number_in_sequence,
         **kwargs,  # type: ignore[arg-type]
     )
 

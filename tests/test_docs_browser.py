@@ -1,4 +1,5 @@
-"""Swagger UI (/docs) and ReDoc (/redoc) in a real browser, against the real server.
+"""Swagger UI (/docs), ReDoc (/redoc) and the password-reset page (/reset-password) in a real
+browser, against the real server.
 
 The server runs as its own process (uvicorn, on a free port, on a scratch database migrated with
 Alembic); a headless Chromium opens the docs pages, logs in through Swagger's Authorize dialog
@@ -7,8 +8,10 @@ must be on the test server's origin (no CDN), and the console must show no Conte
 Policy violation (nor any other error). Another test reads Swagger as a person does: the
 Authorize dialog says what to type (the e-mail as username) and shows no client credentials, and
 POST /posts has its summary, description, a realistic example and error examples with the API's
-messages. Screenshots land in test-artifacts/ (git-ignored; taken on failure too):
-swagger-try-it-out.png, swagger-authorize-dialog.png, swagger-post-posts.png and redoc.png.
+messages. A third follows the reset e-mail's link to the reset page and sets a new password
+there. Screenshots land in test-artifacts/ (git-ignored; taken on failure too):
+swagger-try-it-out.png, swagger-authorize-dialog.png, swagger-post-posts.png, redoc.png and
+reset-password.png.
 
 Chromium is Debian's `chromium` package (/usr/bin/chromium, or $CHROMIUM_PATH); `.ci/run`
 installs it. Without it, or without the `playwright` package, the tests are skipped, except in
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -70,6 +74,7 @@ SWAGGER_SCREENSHOT = ARTIFACTS / "swagger-try-it-out.png"
 AUTHORIZE_SCREENSHOT = ARTIFACTS / "swagger-authorize-dialog.png"
 POST_POSTS_SCREENSHOT = ARTIFACTS / "swagger-post-posts.png"
 REDOC_SCREENSHOT = ARTIFACTS / "redoc.png"
+RESET_SCREENSHOT = ARTIFACTS / "reset-password.png"
 SERVER_LOG = ARTIFACTS / "docs-browser-server.log"
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium")
@@ -128,6 +133,8 @@ def server(chromium: Path) -> Iterator[str]:
             "ENVIRONMENT": "test",
             "BCRYPT_ROUNDS": "4",
             "SECRET_KEY": SECRET_KEY,
+            # Reset e-mails (written to the server's log) link to this server's reset page.
+            "PASSWORD_RESET_URL": f"http://127.0.0.1:{port}/reset-password?token={{token}}",
         }
         ARTIFACTS.mkdir(exist_ok=True)
         uvicorn = ["-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)]
@@ -321,6 +328,10 @@ def test_swagger_explains_the_authorize_dialog_and_post_posts(
     try:
         page.goto(f"{server}/docs")
         expect(page.locator(".swagger-ui .info .title")).to_contain_text("Posts API")
+        # The top of the page says how to start, in three steps.
+        start = page.locator(".swagger-ui .info .description")
+        expect(start.locator("ol > li")).to_have_count(3)
+        expect(start).to_contain_text("type your e-mail address as username")
 
         # The Authorize dialog: what to type, and no OAuth2 client fields that mean nothing here.
         page.locator(".auth-wrapper button.authorize").click()
@@ -413,3 +424,59 @@ def test_redoc_renders_the_api(watched: Watched, server: str) -> None:
     page.screenshot(path=REDOC_SCREENSHOT)
 
     watched.assert_self_contained(must_load=["/redoc", "/redoc.standalone.js", "/openapi.json"])
+
+
+def _reset_link_from_the_log(email: str, timeout: float = 10.0) -> str:
+    """The link of the reset e-mail to `email`, which the console backend writes to the log
+    (after the response: waited for)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log = SERVER_LOG.read_text()
+        at = log.find(f"to {email}, subject")
+        found = re.search(r"http://127\.0\.0\.1:\d+/reset-password\?token=[\w-]+", log[at:])
+        if at >= 0 and found:
+            return found.group(0)
+        time.sleep(0.1)
+    pytest.fail(f"no reset e-mail to {email} in the server's log:\n{SERVER_LOG.read_text()}")
+
+
+def test_the_reset_page_sets_a_new_password(watched: Watched, server: str) -> None:
+    """The link in the reset e-mail (PASSWORD_RESET_URL's default page), followed as a person
+    does: two passwords that differ are caught on the page, then the same one twice is sent
+    to POST /password-reset/confirm and the answer shown; the new password logs in."""
+    email, password, _ = _register_with_a_draft(server)
+    new_password = "a brand new password"
+    with httpx.Client(base_url=server, timeout=5.0) as api:
+        assert api.post("/password-reset", json={"email": email}).status_code == 202
+    link = _reset_link_from_the_log(email)
+    page = watched.page
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        page.goto(link)
+        expect(page.locator("h1")).to_have_text("Choose a new password")
+        page.locator("#new-password").fill(new_password)
+        page.locator("#repeated-password").fill(new_password + " but not quite")
+        page.get_by_role("button", name="Set the new password").click()
+        expect(page.locator("#answer")).to_contain_text("The two passwords differ")
+
+        page.locator("#repeated-password").fill(new_password)
+        with page.expect_response(_path_is("/password-reset/confirm", "POST")) as confirmed:
+            page.get_by_role("button", name="Set the new password").click()
+        assert confirmed.value.status == 200, confirmed.value.text()
+        expect(page.locator("#answer")).to_have_text(
+            "Password updated. Log in with the new password."
+        )
+        page.screenshot(path=RESET_SCREENSHOT)
+    except BaseException:
+        _screenshot_on_failure(page, RESET_SCREENSHOT)
+        raise
+    confirm_requests = [url for url in watched.requests if url.endswith("/password-reset/confirm")]
+    assert len(confirm_requests) == 1  # the mismatch never left the page
+    with httpx.Client(base_url=server, timeout=5.0) as api:
+        old = api.post("/login", data={"username": email, "password": password})
+        new = api.post("/login", data={"username": email, "password": new_password})
+    assert (old.status_code, new.status_code) == (401, 200)
+
+    watched.assert_self_contained(
+        must_load=["/reset-password", "/reset-password.js", "/reset-password.css"]
+    )

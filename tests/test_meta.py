@@ -51,6 +51,17 @@ async def test_swagger_shows_its_sections_in_the_order_a_newcomer_needs(
     assert used == set(SECTIONS)
 
 
+async def test_the_top_of_the_docs_says_how_to_start(client: AsyncClient) -> None:
+    """Swagger's and ReDoc's first lines: sign up, Authorize with the e-mail as username, then
+    try the feed; comments are named too."""
+    info = (await client.get("/openapi.json")).json()["info"]
+    assert info["summary"] == "Users, login, posts, comments and votes."
+    steps = info["description"]
+    assert steps.index("`POST /users`") < steps.index("**Authorize**") < steps.index("`GET /posts`")
+    assert "e-mail" in steps and "as *username*" in steps
+    assert "/posts/{post_id}/comments" in steps and "DELETE /comments/{id}" in steps
+
+
 async def test_swagger_authorize_logs_in_through_post_login(client: AsyncClient) -> None:
     schema = (await client.get("/openapi.json")).json()
     (scheme,) = schema["components"]["securitySchemes"].values()

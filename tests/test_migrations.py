@@ -16,7 +16,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
-from app.db.migrations import PROJECT_ROOT, alembic_config
+from app.db.migrations import PROJECT_ROOT, SCHEMA_HEAD, alembic_config
 from app.models import email_key
 from tests.conftest import TEST_DB
 from tests.database import TestDatabase
@@ -144,12 +144,15 @@ def test_accounts_that_become_one_address_stop_the_migration_and_are_named(
     assert rows == [("stra\u00dfe@x.com",), ("STRASSE@x.com",), ("ok@x.com",)]
 
 
-def test_a_generated_revision_passes_the_linters_as_generated(
-    scratch_database: TestDatabase, tmp_path: Path
+def test_a_generated_revision_is_numbered_in_sequence_and_passes_the_linters_quietly(
+    scratch_database: TestDatabase, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    """`alembic revision --autogenerate` (README, Migrations) writes a file that `ruff check`
-    and `ruff format --check` accept: the post-write hooks in pyproject.toml fix and format it.
-    Generated into a copy of the project's Alembic set-up, so migrations/versions is untouched."""
+    """`alembic revision --autogenerate` (README, Migrations) writes the next revision of the
+    numbered sequence (0005 after 0004, in `..._0005_<message>.py`), in a file that `ruff check`
+    and `ruff format --check` accept as generated (the post-write hooks in pyproject.toml format,
+    then fix it), and says nothing alarming on the way (no "line too long ... remaining" from a
+    linter run before the formatter). Generated into a copy of the project's Alembic set-up, so
+    migrations/versions is untouched."""
     shutil.copy(PROJECT_ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     shutil.copytree(
         PROJECT_ROOT / "migrations",
@@ -157,16 +160,26 @@ def test_a_generated_revision_passes_the_linters_as_generated(
         ignore=shutil.ignore_patterns("__pycache__"),
     )
     command.upgrade(alembic_config(scratch_database.url), "head")
-    # A difference for autogenerate to find: an index the models have and the database lacks.
-    asyncio.run(_execute(scratch_database.url, "DROP INDEX ix_posts_owner_id"))
+    # A difference for autogenerate to find: a table the models have and the database lacks,
+    # whose foreign keys render as lines longer than the linter allows until formatted.
+    asyncio.run(_execute(scratch_database.url, "DROP TABLE votes"))
+    capfd.readouterr()
 
     config = Config(toml_file=str(tmp_path / "pyproject.toml"))
     config.attributes["database_url"] = scratch_database.url
-    command.revision(config, message="add the owner index back", autogenerate=True)
+    command.revision(config, message="add the votes table back", autogenerate=True)
 
-    (generated,) = (tmp_path / "migrations" / "versions").glob("*add_the_owner_index_back.py")
+    said = capfd.readouterr()
+    printed = said.out + said.err
+    for alarming in ("E501", "remaining", "Found", "error", "warning"):
+        assert alarming not in printed, printed
+    next_number = f"{int(SCHEMA_HEAD) + 1:04d}"
+    (generated,) = (tmp_path / "migrations" / "versions").glob("*add_the_votes_table_back.py")
+    assert generated.name.endswith(f"-{next_number}_add_the_votes_table_back.py")
     source = generated.read_text()
-    assert "create_index" in source and "ix_posts_owner_id" in source
+    assert f'revision: str = "{next_number}"' in source
+    assert f'down_revision: str | Sequence[str] | None = "{SCHEMA_HEAD}"' in source
+    assert "create_table" in source and "fk_votes_post_id_posts" in source
     project_config = PROJECT_ROOT / "pyproject.toml"  # the rules CI lints with
     for check in (["check"], ["format", "--check"]):
         result = subprocess.run(
@@ -175,3 +188,8 @@ def test_a_generated_revision_passes_the_linters_as_generated(
             text=True,
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+    # A plain revision (no autogenerate) continues the sequence too.
+    command.revision(config, message="move some data")
+    (plain,) = (tmp_path / "migrations" / "versions").glob("*move_some_data.py")
+    assert plain.name.endswith(f"-{int(next_number) + 1:04d}_move_some_data.py")

@@ -8,6 +8,7 @@ import sys
 from collections.abc import AsyncIterator
 
 import pytest
+from alembic.script import ScriptDirectory
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
@@ -16,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import DEV_SECRET_KEY, Settings, settings
 from app.db import engine as db
-from app.db.migrations import PROJECT_ROOT, SCHEMA_HEAD
+from app.db.migrations import PROJECT_ROOT, SCHEMA_HEAD, alembic_config
 from app.main import create_app
 from app.web.docs import DOCS_CSP
 from tests.conftest import TEST_DB
@@ -121,23 +122,54 @@ def test_migrate_brings_a_new_database_to_the_latest_revision(tmp_path: os.PathL
     again = _run("app.migrate", DATABASE_URL=url)  # safe to run on every deploy
     for result in (first, again):
         assert result.returncode == 0, result.stderr
-        assert f"database is at the latest revision ({SCHEMA_HEAD})" in result.stdout
+    # Each run says what it did: the first applied every revision, the second nothing.
+    every = ", ".join(_revisions_oldest_first())
+    latest = f"the database is at the latest revision ({SCHEMA_HEAD})"
+    assert first.stdout.splitlines() == [f"applied {every}: {latest}"]
+    assert again.stdout.splitlines() == [f"nothing to apply: {latest}"]
 
 
-async def test_health_db_is_503_with_the_reason_when_the_schema_is_behind(
-    client: AsyncClient, session: AsyncSession
-) -> None:
-    await session.exec(text("UPDATE alembic_version SET version_num = 'old'"))  # type: ignore[call-overload]
+def _revisions_oldest_first() -> list[str]:
+    scripts = ScriptDirectory.from_config(alembic_config())
+    return [script.revision for script in reversed(list(scripts.walk_revisions()))]
+
+
+async def _health_db_at_revision(
+    client: AsyncClient, session: AsyncSession, revision: str
+) -> tuple[int, str]:
+    """GET /health/db with the database's recorded revision set to `revision`."""
+    await session.exec(text(f"UPDATE alembic_version SET version_num = '{revision}'"))  # type: ignore[call-overload]
     await session.commit()
     try:
         response = await client.get("/health/db")
     finally:
         await session.exec(text(f"UPDATE alembic_version SET version_num = '{SCHEMA_HEAD}'"))  # type: ignore[call-overload]
         await session.commit()
-    assert response.status_code == 503
-    detail = response.json()["detail"]
-    assert "revision old" in detail and f"needs {SCHEMA_HEAD}" in detail
-    assert "python -m app.migrate" in detail
+    return response.status_code, response.json().get("detail", "")
+
+
+async def test_health_db_is_503_with_the_reason_when_the_schema_is_behind(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    previous = _revisions_oldest_first()[-2]
+    status, detail = await _health_db_at_revision(client, session, previous)
+    assert status == 503
+    assert detail == (
+        f"the database schema is at revision {previous}, the code needs {SCHEMA_HEAD}: "
+        "run the migrate step (python -m app.migrate)"
+    )
+
+
+async def test_health_db_names_a_revision_the_code_does_not_have(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    """Migrating cannot help there (`app.migrate` would fail: "Can't locate revision"), so the
+    advice is not to migrate."""
+    status, detail = await _health_db_at_revision(client, session, "0895b59e9db8")
+    assert status == 503
+    assert "revision 0895b59e9db8, which is not in migrations/versions" in detail
+    assert "deploy the code that has it" in detail and "Undo a revision" in detail
+    assert "app.migrate" not in detail
 
 
 async def test_health_db_is_200_on_an_up_to_date_schema(client: AsyncClient) -> None:

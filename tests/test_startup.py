@@ -10,8 +10,11 @@ settings."""
 import json
 import logging
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -88,6 +91,49 @@ def test_bad_settings_are_named_in_a_few_lines_by_serve_and_migrate() -> None:
         assert "SECRET_KEY: is blank" in error
         assert "secret-password" not in error  # a URL's password is never echoed
         assert "Fix them in the environment or in .env" in error
+
+
+def test_fastapi_dev_with_bad_settings_says_so_and_exits(tmp_path: Path) -> None:
+    """`fastapi dev` runs the app in a child of uvicorn's reloader: the child's refusal used to
+    leave the reloader running, port bound, waiting for a code change. Now the whole command
+    ends, non-zero, with the few-line message, and the port is free again."""
+    port = free_port()
+    env = _clean_env(BCRYPT_ROUNDS="abc", DATABASE_URL=f"sqlite:///{tmp_path}/dev.db")
+    command = [sys.executable, "-m", "fastapi", "dev", "--port", str(port)]
+    process = subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # so that a hang can be ended with its reloader's child
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        pytest.fail(f"`fastapi dev` was still running after 30 s:\n{stdout}{stderr}")
+    assert process.returncode != 0, stdout + stderr
+    assert "Traceback" not in stdout + stderr
+    assert "Invalid settings (from the environment or .env):" in stderr
+    assert "BCRYPT_ROUNDS='abc': Input should be a valid integer" in stderr
+    _assert_port_is_freed(port)
+
+
+def _assert_port_is_freed(port: int, within: float = 5) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+        time.sleep(0.1)
 
 
 def test_log_level_takes_any_case_and_urls_only_postgresql_or_sqlite() -> None:
@@ -206,6 +252,20 @@ LIFESPAN = (
 )
 
 
+# The same start-up, then one question to /health/db, whose answer is printed on its own line.
+LIFESPAN_THEN_HEALTH_DB = (
+    "import asyncio, httpx\n"
+    "from app.main import app, lifespan\n"
+    "async def start_ask_and_stop():\n"
+    "    async with lifespan(app):\n"
+    "        transport = httpx.ASGITransport(app=app)\n"
+    "        async with httpx.AsyncClient(transport=transport, base_url='http://dev') as client:\n"
+    "            response = await client.get('/health/db')\n"
+    "    print('/health/db:', response.status_code, response.json()['detail'])\n"
+    "asyncio.run(start_ask_and_stop())\n"
+)
+
+
 def _revision(url: str) -> str | None:
     engine = create_engine(url)
     try:
@@ -221,6 +281,36 @@ def _dev_start(url: str) -> str:
     assert result.returncode == 0, result.stderr
     _assert_short_and_clean(result.stdout + result.stderr)
     return result.stdout + result.stderr
+
+
+def _dev_start_and_health_db(url: str) -> tuple[str, str]:
+    """The dev server's start-up log, and what /health/db then answers (503 and its detail)."""
+    result = _run(["-c", LIFESPAN_THEN_HEALTH_DB], ENVIRONMENT="development", DATABASE_URL=url)
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, output
+    (answer,) = [line for line in output.splitlines() if line.startswith("/health/db: ")]
+    status, _, detail = answer.removeprefix("/health/db: ").partition(" ")
+    assert status == "503", answer
+    return output.replace(answer, ""), detail
+
+
+def test_the_dev_server_and_health_db_give_one_advice(tmp_path: Path) -> None:
+    """The start-up log and /health/db say the same thing, and it is the developer's command
+    (not the deploy's migrate step); for a revision whose file is gone, the way out of that."""
+    behind = f"sqlite:///{tmp_path}/behind.db"
+    command.upgrade(alembic_config(to_async_url(behind)), _previous_revision())
+    log, detail = _dev_start_and_health_db(behind)
+    assert detail in log
+    assert f"the code needs {SCHEMA_HEAD}" in detail
+    assert "`uv run alembic upgrade head`" in detail and "app.migrate" not in detail
+
+    with create_engine(behind).begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0895b59e9db8'"))
+    log, detail = _dev_start_and_health_db(behind)
+    assert detail in log
+    assert "revision 0895b59e9db8, which is not in migrations/versions" in detail
+    assert "put the file back" in detail and "upgrade head" not in detail
 
 
 def test_the_dev_server_migrates_a_new_database_and_nothing_else(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ Every failure ends in a few lines naming the problem and the fix, with exit stat
 
 from app.core.config import settings
 from app.db.migrations import (
-    SCHEMA_HEAD,
     migration_error_message,
+    upgrade_report,
     upgrade_to_head,
     wait_for_database,
 )
@@ -19,8 +19,8 @@ def main() -> int:
     settings.refuse_unsafe_production(serving=False)
     wait_for_database(settings.DATABASE_URL, settings.MIGRATE_WAIT_SECONDS)
     try:
-        upgrade_to_head()
+        applied = upgrade_to_head()
     except Exception as error:  # every failure, in a few lines
         raise SystemExit(f"app.migrate: {migration_error_message(error)}") from None
-    print(f"database is at the latest revision ({SCHEMA_HEAD})")
+    print(upgrade_report(applied))
     return 0

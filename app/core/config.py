@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from app.core.startup import refuse_to_start
+
 DEV_SECRET_KEY = "dev-secret-key-change-me-in-production-0123456789"
 MIN_SECRET_KEY_BYTES = 32
 
@@ -100,7 +102,8 @@ class Settings(BaseSettings):
     # A session ends when its refresh token goes unused this long.
     REFRESH_TOKEN_EXPIRE_DAYS: int = Field(default=30, ge=1, le=365)
     PASSWORD_RESET_EXPIRE_MINUTES: int = Field(default=30, ge=1, le=60 * 24)
-    # The link in the reset e-mail; {token} is replaced by the token (URL-safe).
+    # The link in the reset e-mail; {token} is replaced by the token (URL-safe). The default is
+    # this API's own minimal reset page (app/web/reset_page.py), as `fastapi dev` serves it.
     PASSWORD_RESET_URL: str = "http://127.0.0.1:8000/reset-password?token={token}"
     # console: e-mails are written to the log (the default outside production); smtp: sent.
     EMAIL_BACKEND: Literal["console", "smtp"] | None = None
@@ -270,11 +273,12 @@ def settings_error_message(error: ValidationError) -> str:
 
 
 def load_settings() -> Settings:
-    """The settings, or the process stops with `settings_error_message` (exit status 1)."""
+    """The settings, or the process stops with `settings_error_message` (exit status 1), and
+    under `fastapi dev` uvicorn's reloader with it (`refuse_to_start`)."""
     try:
         return Settings()
     except ValidationError as error:
-        raise SystemExit(settings_error_message(error)) from None
+        refuse_to_start(settings_error_message(error))
 
 
 settings = load_settings()

@@ -24,13 +24,28 @@ def alembic_config(database_url: str | None = None) -> Config:
     return config
 
 
-# The revision this code needs, read once from migrations/versions.
-SCHEMA_HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+# The revision this code needs, and every revision it has, read once from migrations/versions
+# (the dev server re-reads them when it reloads after a file there changed).
+_SCRIPTS = ScriptDirectory.from_config(alembic_config())
+SCHEMA_HEAD = _SCRIPTS.get_current_head()
+KNOWN_REVISIONS = frozenset(script.revision for script in _SCRIPTS.walk_revisions())
 
 
-def upgrade_to_head(database_url: str | None = None) -> None:
-    """Blocking (Alembic runs its own event loop): call it from a thread inside async code."""
-    command.upgrade(alembic_config(database_url), "head")
+def upgrade_to_head(database_url: str | None = None) -> list[str]:
+    """Bring the database to the latest revision; the revisions applied, oldest first (none
+    when it already was there). Blocking (Alembic runs its own event loop): call it from a
+    thread inside async code."""
+    config = alembic_config(database_url)
+    applied: list[str] = []
+    config.attributes["applied_revisions"] = applied  # filled by migrations/env.py
+    command.upgrade(config, "head")
+    return applied
+
+
+def upgrade_report(applied: list[str]) -> str:
+    """What `upgrade_to_head` did, in one line: a run that applied revisions says which."""
+    done = f"applied {', '.join(applied)}" if applied else "nothing to apply"
+    return f"{done}: the database is at the latest revision ({SCHEMA_HEAD})"
 
 
 async def current_revision(connection: AsyncConnection) -> str | None:
@@ -49,33 +64,45 @@ async def is_empty(connection: AsyncConnection) -> bool:
 
 
 async def schema_problem(connection: AsyncConnection) -> str | None:
-    """Why the database's schema does not fit this code, or None when it does."""
-    current = await current_revision(connection)
+    """Why the database's schema does not fit this code, with what to do about it here (see
+    `schema_advice`), or None when it fits. The start-up log and /health/db both say this."""
+    return schema_advice(await current_revision(connection), settings.ENVIRONMENT)
+
+
+def schema_advice(current: str | None, environment: str) -> str | None:
+    """One advice for a database at revision `current` (None: never migrated), right for the
+    environment: a developer types `alembic upgrade head` (the dev server migrates only a new,
+    empty database); anywhere else migrations are the deploy's migrate step. From a revision
+    this code does not have, neither can migrate (Alembic cannot locate it): its file was
+    deleted after it was applied, or a newer version of the code migrated the database."""
     if current == SCHEMA_HEAD:
         return None
-    return (
-        f"database schema is at revision {current or 'none'}, the code needs {SCHEMA_HEAD}: "
-        "run the migrate step (python -m app.migrate)"
-    )
+    if current is not None and current not in KNOWN_REVISIONS:
+        if environment == "development":
+            return (
+                f"the database is at revision {current}, which is not in migrations/versions "
+                "(a revision file deleted after it was applied?): put the file back and "
+                "`uv run alembic downgrade -1`, or see README, Migrations, 'Undo a revision'"
+            )
+        return (
+            f"the database is at revision {current}, which is not in migrations/versions "
+            "(a newer version of the code migrated it, or a revision file was deleted after it "
+            "was applied): deploy the code that has it, or see README, Migrations, "
+            "'Undo a revision'"
+        )
+    behind = f"the database schema is at revision {current or 'none'}, the code needs {SCHEMA_HEAD}"
+    if environment == "development":
+        return (
+            f"{behind}: read the new revisions in migrations/versions, then run "
+            "`uv run alembic upgrade head` (the dev server never migrates a database that "
+            "already has a schema)"
+        )
+    return f"{behind}: run the migrate step (python -m app.migrate)"
 
 
 def development_schema_problem(current: str | None) -> str | None:
-    """`schema_problem` for a developer: what to type, and the deleted-file trap."""
-    if current == SCHEMA_HEAD:
-        return None
-    scripts = ScriptDirectory.from_config(alembic_config())
-    known = {script.revision for script in scripts.walk_revisions()}
-    if current is not None and current not in known:
-        return (
-            f"the database is at revision {current}, which is not in migrations/versions "
-            "(a revision file deleted after it was applied?): put the file back and "
-            "`uv run alembic downgrade -1`, or see README, Migrations, 'Undo a revision'"
-        )
-    return (
-        f"the database schema is at revision {current or 'none'}, the code needs {SCHEMA_HEAD}: "
-        "read the new revisions in migrations/versions, then run `uv run alembic upgrade head` "
-        "(the dev server never migrates a database that already has a schema)"
-    )
+    """`schema_advice` in development (the dev server's start-up)."""
+    return schema_advice(current, "development")
 
 
 def migration_error_message(error: BaseException) -> str:

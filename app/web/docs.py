@@ -13,6 +13,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from app.web import reset_page
+
 VENDOR_ASSETS = Path(str(files("fastapi_offline") / "static"))
 OWN_ASSETS = Path(__file__).parent / "static"
 
@@ -32,6 +34,26 @@ DOCS_CSP = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+
+# The top of /docs and /redoc (the OpenAPI document's `info.description`, Markdown): how to
+# start, for someone who has never seen the API.
+API_DESCRIPTION = """\
+How to start, on this page:
+
+1. **Sign up**: open `POST /users` below, click *Try it out*, give an e-mail address and a
+   password (8 characters or more), then *Execute*.
+2. **Log in**: click **Authorize** (above the operations, on the right), type your e-mail
+   address as *username* and your password, then **Authorize**. Every call you try from then
+   on carries your token.
+3. **Read the feed**: `GET /posts`, *Try it out*, *Execute*. Write a post with `POST /posts`
+   and vote for one with `POST /vote`.
+
+Posts have comments too: `GET` and `POST /posts/{post_id}/comments` to read and write them,
+`DELETE /comments/{id}` to remove one (its author, the post's owner or an admin).
+
+Every error is JSON, `{"detail": ...}`; each operation lists the ones it can answer, with the
+messages the API sends.
+"""
 
 router = APIRouter(include_in_schema=False)
 
@@ -94,7 +116,10 @@ async def redoc(request: Request) -> HTMLResponse:
 
 
 def add_docs(app: FastAPI) -> None:
+    """The pages the app serves itself, and their static files: Swagger UI, ReDoc, and the
+    password-reset page the reset e-mail links to by default (reset_page.py)."""
     app.include_router(router)  # before the mounts: /static/redoc.standalone.js is a route
+    app.include_router(reset_page.router)
     # The more specific mount first: "/static" would also match "/static/vendor/...".
     app.mount("/static/vendor", StaticFiles(directory=VENDOR_ASSETS), name="docs-vendor")
     app.mount("/static", StaticFiles(directory=OWN_ASSETS), name="docs-static")

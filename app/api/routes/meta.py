@@ -61,7 +61,7 @@ async def health() -> Health:
         _503="The database cannot be reached, or its schema is out of date",
         detail_503=[
             "Database unavailable",
-            "database schema is at revision 0003, the code needs 0004: "
+            "the database schema is at revision 0003, the code needs 0004: "
             "run the migrate step (python -m app.migrate)",
         ],
     ),
