@@ -16,6 +16,7 @@ from app.services import sessions
 
 EMAIL_TAKEN = "Email already registered"
 USER_NOT_FOUND = "User not found"
+LAST_ADMIN = "At least one active admin must remain"
 
 
 async def _release_connection(session: AsyncSession) -> None:
@@ -118,9 +119,32 @@ async def log_out_everywhere(session: AsyncSession, user: User) -> None:
         await sessions.end_every_session(session, user)
 
 
+# The enabled admins, locked until the transaction ends, in id order so that concurrent callers
+# queue instead of deadlocking. NO KEY UPDATE: rows that refer to them (posts, votes) can still
+# be inserted meanwhile. (SQLite: the transaction holds the write lock anyway.)
+_ACTIVE_ADMINS = (
+    select(col(User.id))
+    .where(col(User.is_admin).is_(True), col(User.disabled).is_(False))
+    .order_by(col(User.id))
+    .with_for_update(key_share=True)
+)
+
+
+async def keep_an_active_admin(session: AsyncSession, user_id: int) -> None:
+    """Within the transaction of a change that may leave `user_id` no enabled admin (demoted,
+    disabled, deleted): 409 when no other enabled admin would remain. The enabled admins stay
+    locked until the change commits, so two admins removing each other at the same moment
+    take turns, and the second finds itself the last."""
+    if (await session.exec(_ACTIVE_ADMINS)).all() == [user_id]:
+        await session.rollback()
+        raise Conflict(LAST_ADMIN)
+
+
 async def delete_user(session: AsyncSession, user_id: int) -> bool:
     """Delete the account; the database removes its posts, votes and sessions (ON DELETE
-    CASCADE). False when a concurrent request deleted it first."""
+    CASCADE). False when a concurrent request deleted it first; 409 for the last enabled
+    admin (checked for every account: one promoted a moment ago counts too)."""
+    await keep_an_active_admin(session, user_id)
     statement = delete(User).where(col(User.id) == user_id).returning(col(User.id))
     deleted = (await session.exec(statement)).first() is not None
     await session.commit()

@@ -7,6 +7,7 @@ from app.api.responses import error_responses
 from app.core.errors import Unauthorized
 from app.models import UserCreate, UserMe, UserPublic, UserUpdate
 from app.services import users
+from app.services.users import LAST_ADMIN
 
 router = APIRouter(prefix="/users", tags=["users"], responses=error_responses(503))
 
@@ -73,10 +74,16 @@ async def update_me(session: SessionDep, user: CurrentUser, data: UserUpdate) ->
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete your account",
     response_description="Account deleted",
-    responses=error_responses(401),
+    responses=error_responses(
+        401,
+        409,
+        _409="You are the last enabled admin: make another account an admin first",
+        detail_409=LAST_ADMIN,
+    ),
 )
 async def delete_me(session: SessionDep, user: CurrentUser) -> None:
-    """Delete your account, with its posts, votes and sessions. There is no undo."""
+    """Delete your account, with its posts, votes and sessions. There is no undo. The last
+    enabled admin cannot leave (409) before making another account an admin."""
     assert user.id is not None
     if not await users.delete_user(session, user.id):
         raise Unauthorized()  # deleted by a concurrent request: the account is gone
