@@ -10,7 +10,7 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.errors import Conflict, Forbidden, NotFound, ServiceError, Unauthorized
-from app.core.security import hash_password, verify_password
+from app.core.security import TokenClaims, hash_password, verify_password
 from app.models import PasswordResetToken, User, UserCreate, UserUpdate, email_key
 from app.services import sessions
 
@@ -70,6 +70,16 @@ async def get_user(session: AsyncSession, user_id: int) -> User:
     return user
 
 
+# The account locked for a change: NO KEY UPDATE, so that rows referring to it (posts, votes)
+# can still be inserted meanwhile. (SQLite: the transaction holds the write lock anyway.)
+_LOCKED = _BY_ID.with_for_update(key_share=True).execution_options(populate_existing=True)
+
+
+async def lock_account(session: AsyncSession, user_id: int) -> User | None:
+    """The account, locked until the transaction ends: concurrent changes of it take turns."""
+    return (await session.exec(_LOCKED, params={"user_id": user_id})).first()
+
+
 async def find_by_email(session: AsyncSession, address: str) -> User | None:
     """The account of `address`, whichever spelling of its canonical form it is written in."""
     statement = select(User).where(col(User.email_key) == email_key(address))
@@ -85,7 +95,30 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
     return user
 
 
-async def update_me(session: AsyncSession, user: User, data: UserUpdate) -> User:
+# The caller's account as it was loaded (`auth_epoch` unchanged: no password change or reset,
+# logout-all or disabling since), in a session of theirs that still lives, locked (as
+# `_LOCKED`) until the change commits: a reset that comes later waits for it; one that
+# committed first, while the change's bcrypt ran, moved the epoch, so no row.
+_UNCHANGED_SINCE_LOADED = (
+    select(col(User.id))
+    .where(
+        col(User.id) == bindparam("viewer_id", type_=Integer),
+        col(User.auth_epoch) == bindparam("auth_epoch", type_=Integer),
+        sessions.SESSION_ALIVE,
+    )
+    .with_for_update(key_share=True)
+)
+
+
+async def update_me(
+    session: AsyncSession,
+    user: User,
+    claims: TokenClaims,
+    data: UserUpdate,
+) -> User:
+    """Change the caller's name, address or password. The change lands only if the caller's
+    session still lives and the account was not changed meanwhile (a password reset, another
+    change, logout-all, being disabled): else 401, whenever that happened during the request."""
     changes = data.model_dump(exclude_unset=True, exclude={"current_password"})
     # The model guarantees current_password is present when email or password changes.
     if "email" in changes or "password" in changes:
@@ -96,11 +129,18 @@ async def update_me(session: AsyncSession, user: User, data: UserUpdate) -> User
     hashed = await hash_password(new_password) if new_password is not None else None
     if "email" in changes:
         changes["email_key"] = email_key(changes["email"])
+    new_address = changes.get("email_key", user.email_key) != user.email_key
     async with changing_account(session):
+        unchanged = {**sessions.token_params(claims), "auth_epoch": user.auth_epoch}
+        if (await session.exec(_UNCHANGED_SINCE_LOADED, params=unchanged)).first() is None:
+            await session.rollback()
+            raise Unauthorized()
         user.sqlmodel_update(changes)
         session.add(user)
         if hashed is not None:
             await set_password(session, user, hashed)
+        elif new_address:  # links mailed to the old address stop working
+            await _retire_reset_tokens(session, user)
     return user
 
 
@@ -110,6 +150,10 @@ async def set_password(session: AsyncSession, user: User, hashed: str) -> None:
     user.hashed_password = hashed
     session.add(user)
     await sessions.end_every_session(session, user)
+    await _retire_reset_tokens(session, user)
+
+
+async def _retire_reset_tokens(session: AsyncSession, user: User) -> None:
     await session.exec(delete(PasswordResetToken).where(col(PasswordResetToken.user_id) == user.id))
 
 

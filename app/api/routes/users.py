@@ -2,7 +2,13 @@
 
 from fastapi import APIRouter, status
 
-from app.api.deps import CurrentUser, RegisterLimit, SessionDep, UserId
+from app.api.deps import (
+    CurrentUser,
+    RegisterLimit,
+    SessionDep,
+    UserId,
+    Viewer,
+)
 from app.api.responses import error_responses
 from app.core.errors import Unauthorized
 from app.models import UserCreate, UserMe, UserPublic, UserUpdate
@@ -56,17 +62,21 @@ async def read_me(user: CurrentUser) -> UserMe:
         403,
         409,
         413,
+        _401="Missing, malformed, expired or revoked token, or the session ended (a password "
+        "reset, logout-all) while the change was under way",
         _403="Wrong current password",
         detail_403="Current password is incorrect",
         _409="Another account has this e-mail address",
         detail_409="Email already registered",
     ),
 )
-async def update_me(session: SessionDep, user: CurrentUser, data: UserUpdate) -> UserMe:
+async def update_me(
+    session: SessionDep, user: CurrentUser, claims: Viewer, data: UserUpdate
+) -> UserMe:
     """Change your name, e-mail address or password; fields left out keep their values.
     Changing the e-mail address or the password needs `current_password`. A new password ends
-    every session: log in again."""
-    return UserMe.model_validate(await users.update_me(session, user, data))
+    every session: log in again. A new address retires the reset links mailed to the old one."""
+    return UserMe.model_validate(await users.update_me(session, user, claims, data))
 
 
 @router.delete(
