@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 from sqlalchemy import Integer, bindparam
 from sqlalchemy.exc import IntegrityError
@@ -95,6 +96,16 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
     return user
 
 
+class PasswordChecks(Protocol):
+    """The limit on checks of an account's password (the router's rate limits): `take` before
+    bcrypt runs (429 past the limit), `give_back` when the password was right, so that only
+    failures count."""
+
+    async def take(self) -> None: ...
+
+    async def give_back(self) -> None: ...
+
+
 # The caller's account as it was loaded (`auth_epoch` unchanged: no password change or reset,
 # logout-all or disabling since), in a session of theirs that still lives, locked (as
 # `_LOCKED`) until the change commits: a reset that comes later waits for it; one that
@@ -115,6 +126,7 @@ async def update_me(
     user: User,
     claims: TokenClaims,
     data: UserUpdate,
+    password_checks: PasswordChecks,
 ) -> User:
     """Change the caller's name, address or password. The change lands only if the caller's
     session still lives and the account was not changed meanwhile (a password reset, another
@@ -123,8 +135,10 @@ async def update_me(
     # The model guarantees current_password is present when email or password changes.
     if "email" in changes or "password" in changes:
         await _release_connection(session)  # the token check's transaction
+        await password_checks.take()
         if not await verify_password(data.current_password or "", user.hashed_password):
             raise Forbidden("Current password is incorrect")
+        await password_checks.give_back()  # only failures count
     new_password = changes.pop("password", None)
     hashed = await hash_password(new_password) if new_password is not None else None
     if "email" in changes:

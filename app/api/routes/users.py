@@ -1,6 +1,6 @@
 """Users: signing up, one's own account, and others' public profiles."""
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from app.api.deps import (
     CurrentUser,
@@ -8,6 +8,8 @@ from app.api.deps import (
     SessionDep,
     UserId,
     Viewer,
+    client_address,
+    rate_limits,
 )
 from app.api.responses import error_responses
 from app.core.errors import Unauthorized
@@ -62,21 +64,27 @@ async def read_me(user: CurrentUser) -> UserMe:
         403,
         409,
         413,
+        429,
         _401="Missing, malformed, expired or revoked token, or the session ended (a password "
         "reset, logout-all) while the change was under way",
         _403="Wrong current password",
         detail_403="Current password is incorrect",
         _409="Another account has this e-mail address",
         detail_409="Email already registered",
+        _429="Too many wrong current passwords for this account or from this address "
+        "(Retry-After, in seconds)",
     ),
 )
 async def update_me(
-    session: SessionDep, user: CurrentUser, claims: Viewer, data: UserUpdate
+    request: Request, session: SessionDep, user: CurrentUser, claims: Viewer, data: UserUpdate
 ) -> UserMe:
     """Change your name, e-mail address or password; fields left out keep their values.
-    Changing the e-mail address or the password needs `current_password`. A new password ends
-    every session: log in again. A new address retires the reset links mailed to the old one."""
-    return UserMe.model_validate(await users.update_me(session, user, claims, data))
+    Changing the e-mail address or the password needs `current_password`; wrong ones are rate
+    limited like logins. A new password ends every session: log in again. A new address
+    retires the reset links mailed to the old one."""
+    assert user.id is not None
+    checks = rate_limits(request).password_checks(str(user.id), client_address(request))
+    return UserMe.model_validate(await users.update_me(session, user, claims, data, checks))
 
 
 @router.delete(
