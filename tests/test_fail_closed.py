@@ -79,6 +79,7 @@ async def _be_disabled(client: AsyncClient, me: dict[str, Any]) -> None:
 
 
 async def _delete_the_account(client: AsyncClient, me: dict[str, Any]) -> None:
+    await make_admin(await new_account(client))  # one enabled admin always remains
     assert (await client.delete("/users/me", headers=me["other"])).status_code == 204
 
 
