@@ -1,5 +1,8 @@
 # Production image: `docker build -t posts-api .` then
 # `docker run -p 8000:8000 -e DATABASE_URL=... -e SECRET_KEY=... posts-api`.
+# With no e-mail settings, password-reset e-mails are written to the log (a warning at start-up
+# says so); add `-e SMTP_HOST=... -e SMTP_USERNAME=... -e SMTP_PASSWORD=... -e EMAIL_FROM=...`
+# from your e-mail provider to send them.
 # Migrations are their own step: `docker run ... posts-api python -m app.migrate`
 # (Render and Railway run it as the pre-deploy command, see render.yaml / railway.json).
 

@@ -130,8 +130,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await _report_schema()
     if settings.ENVIRONMENT == "production" and settings.email_backend == "console":
         logger.warning(
-            "EMAIL_BACKEND=console: no e-mail will leave; password-reset messages (and their "
-            "tokens) are written to this log. Set EMAIL_BACKEND=smtp and SMTP_HOST to send them."
+            "EMAIL_BACKEND is console: no e-mail will leave; password-reset messages (and their "
+            "tokens) are written to this log. To send them, set SMTP_HOST, SMTP_USERNAME, "
+            "SMTP_PASSWORD and EMAIL_FROM from your e-mail provider, and leave EMAIL_BACKEND "
+            "unset (or smtp)."
         )
     await prepare_dummy_hash()
     _freeze_startup_objects()

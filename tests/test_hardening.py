@@ -8,16 +8,19 @@ headers, CORS refusals in JSON. What uvicorn answers itself: tests/test_malforme
 """
 
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 from httpx import ASGITransport, AsyncClient, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import security
 from app.core.config import settings
 from app.main import create_app
 from tests.factories import new_account
+from tests.test_admin import new_admin
 
 MiB = 1024 * 1024
 MAX_ID = 2**31 - 1
@@ -78,14 +81,63 @@ async def headers(client: AsyncClient) -> dict[str, str]:
 # --- malformed and mistyped bodies -------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/posts", "/users"])
-@pytest.mark.parametrize("body", [b'{"title": ', b"{", b"{'a': 1}", b'{"a": 1,}', b"nope"])
-async def test_malformed_json_is_422(
-    client: AsyncClient, headers: dict[str, str], path: str, body: bytes
+def _operations(document: dict[str, Any], media_type: str) -> list[tuple[str, str]]:
+    """(method, path) of every operation whose request body is `media_type`, from the OpenAPI
+    document: a new endpoint is covered without being listed here."""
+    return [
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if media_type in operation.get("requestBody", {}).get("content", {})
+    ]
+
+
+def _concrete(path: str) -> str:
+    """`/posts/{post_id}` -> `/posts/1`."""
+    return re.sub(r"\{[^/]+\}", "1", path)
+
+
+OPENAPI = create_app().openapi()
+JSON_OPERATIONS = _operations(OPENAPI, "application/json")
+MALFORMED_JSON = {
+    "truncated": b'{"title": ',
+    "open brace": b"{",
+    "trailing garbage": b'{"title": "A title"} x',
+    "two documents": b"{}{}",
+    "single quotes": b"{'title': 'A title'}",
+    "trailing comma": b'{"a": 1,}',
+    "bare word": b"nope",
+}
+
+
+def test_every_json_endpoint_is_found() -> None:
+    assert len(JSON_OPERATIONS) >= 10 and ("POST", "/posts") in JSON_OPERATIONS
+    for method, path in JSON_OPERATIONS:  # and each declares the 400 it may answer
+        assert "400" in OPENAPI["paths"][path][method.lower()]["responses"], (method, path)
+
+
+@pytest.fixture
+async def admin_headers(client: AsyncClient, session: AsyncSession) -> dict[str, str]:
+    """An admin's: every route gets as far as its body."""
+    return dict((await new_admin(client, session))["headers"])
+
+
+@pytest.mark.parametrize(("method", "path"), JSON_OPERATIONS)
+async def test_malformed_json_is_400_on_every_json_endpoint(
+    client: AsyncClient, admin_headers: dict[str, str], method: str, path: str
 ) -> None:
-    response = await client.post(path, content=body, headers={**headers, **JSON})
-    detail = assert_error(response, 422)
-    assert detail[0]["type"] == "json_invalid"
+    headers = admin_headers
+    for name, body in MALFORMED_JSON.items():
+        response = await client.request(
+            method, _concrete(path), content=body, headers={**headers, **JSON}
+        )
+        assert assert_error(response, 400) == "There was an error parsing the body", name
+    # Well-formed JSON that breaks the body's rules is still 422.
+    for body in (b"42", b'"a string"', b"true"):
+        response = await client.request(
+            method, _concrete(path), content=body, headers={**headers, **JSON}
+        )
+        assert_error(response, 422)
 
 
 @pytest.mark.parametrize("path", ["/posts", "/users"])
@@ -503,6 +555,82 @@ async def test_a_422_never_echoes_a_password(client: AsyncClient, headers: dict[
         assert_error(response, 422)
         assert "s3cret" not in response.text, response.text
         assert "x9q" not in response.text, response.text
+
+
+SECRET_NAMES = {"password", "current_password", "new_password", "token", "refresh_token"}
+
+
+def _body_schema(operation: dict[str, Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = operation["requestBody"]["content"]["application/json"]["schema"]
+    if ref := schema.get("$ref"):
+        schema = OPENAPI["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+    return schema
+
+
+def _secret_fields(schema: dict[str, Any]) -> list[str]:
+    return [
+        name
+        for name, field in schema.get("properties", {}).items()
+        if name in SECRET_NAMES
+        or field.get("format") == "password"
+        or any(branch.get("format") == "password" for branch in field.get("anyOf", []))
+    ]
+
+
+# Every JSON endpoint whose body has a secret field, with those fields and the others.
+SECRET_BODIES = {
+    (method, path): (_secret_fields(schema), sorted(set(schema["properties"]) - SECRET_NAMES))
+    for method, path in JSON_OPERATIONS
+    if _secret_fields(schema := _body_schema(OPENAPI["paths"][path][method.lower()]))
+}
+
+
+def _shapes(secret: str, secrets: list[str], others: list[str]) -> list[Any]:
+    """Bodies of every shape that carry `secret`, as the value of the secret fields or
+    anywhere else: objects, arrays, bare strings, nesting, wrong types around it."""
+    every = dict.fromkeys(secrets, secret)
+    shapes: list[Any] = [
+        secret,
+        [secret],
+        [every],
+        [[every]],
+        {"body": every},
+        every,
+        {field: secret * 10 for field in secrets},  # too long
+        {field: [secret] for field in secrets},
+        {field: {"value": secret} for field in secrets},
+        {**every, "nested": {"deeper": [every]}},
+    ]
+    for other in others:
+        shapes += [
+            {**every, other: secret},  # the same text in a field that is not a secret
+            {**every, other: 5},
+            {**every, other: [secret]},
+            {**every, other: every},
+            {other: {"x": [every]}},
+        ]
+    return shapes
+
+
+def test_the_endpoints_with_secrets_are_found() -> None:
+    assert {
+        ("POST", "/users"),
+        ("PATCH", "/users/me"),
+        ("POST", "/password-reset/confirm"),
+        ("POST", "/token/refresh"),
+    } <= set(SECRET_BODIES)
+
+
+@pytest.mark.parametrize(("method", "path"), list(SECRET_BODIES))
+async def test_no_error_ever_echoes_a_secret_whatever_the_bodys_shape(
+    client: AsyncClient, headers: dict[str, str], method: str, path: str
+) -> None:
+    secret = "Hunter2-very-secret"  # a valid password, and token-like
+    secrets, others = SECRET_BODIES[(method, path)]
+    for body in _shapes(secret, secrets, others):
+        response = await client.request(method, _concrete(path), json=body, headers=headers)
+        assert response.status_code < 500, (body, response.text)
+        assert "Hunter2" not in response.text, (body, response.text)
 
 
 # --- headers ------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import httpx
 import pytest
 import trustme
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword
 from aiosmtpd.smtp import Session as SMTPSession
 from httpx import AsyncClient
 from sqlalchemy import text
@@ -28,7 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
 from app.core.logging import RequestIdFilter
-from app.models import utcnow
+from app.models import email_key, utcnow
 from tests.checks import assert_unauthorized
 from tests.conftest import TEST_DB
 from tests.factories import DEFAULT_PASSWORD, bearer, create_user, login, try_login
@@ -217,6 +217,68 @@ async def test_a_bad_address_is_422(client: AsyncClient) -> None:
     for body in ({}, {"email": "not an address"}, {"email": 5}):
         response = await client.post("/password-reset", json=body)
         assert response.status_code == 422, (body, response.text)
+
+
+# An RFC 2047 encoded-word as the local part: a valid address to email-validator, but in a
+# `To:` header mail libraries decode it into two recipients, attacker@evil.example and
+# victim@corp.example.
+TWO_IN_A_HEADER = "=?x?q?attacker=40evil.example=2c?=victim@corp.example"
+
+
+async def test_an_address_a_header_reads_as_two_is_refused_as_an_account_address(
+    client: AsyncClient, mailbox: Mailbox
+) -> None:
+    body = {"email": TWO_IN_A_HEADER, "password": DEFAULT_PASSWORD}
+    response = await client.post("/users", json=body)
+    assert response.status_code == 422, response.text
+    user = await create_user(client)
+    change = {"email": TWO_IN_A_HEADER, "current_password": DEFAULT_PASSWORD}
+    headers = bearer(await login(client, user["email"]))
+    response = await client.patch("/users/me", json=change, headers=headers)
+    assert response.status_code == 422, response.text
+    assert (await client.get("/users/me", headers=headers)).json()["email"] == user["email"]
+    await ask_reset(client, TWO_IN_A_HEADER)  # 202 as for any address; no account, no e-mail
+    assert mailbox.received == []
+
+
+class EnvelopeRecorder(Controller):
+    """aiosmtpd's server, noting each RCPT TO argument as the client sent it: aiosmtpd's own
+    parser decodes encoded-words too, and refuses such an address before any handler sees it."""
+
+    def __init__(self, handler: Any, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.recipients: list[str] = []
+
+    def factory(self) -> SMTP:
+        recipients = self.recipients
+
+        class Recording(SMTP):
+            async def smtp_RCPT(self, arg: str | None) -> None:
+                recipients.append(arg or "")
+                await super().smtp_RCPT(arg)
+
+        return Recording(self.handler, **self.SMTP_kwargs)
+
+
+async def test_the_reset_email_goes_to_the_stored_address_alone(
+    client: AsyncClient, monkeypatch: pytest.MonkeyPatch, session: AsyncSession
+) -> None:
+    server = EnvelopeRecorder(Mailbox(), hostname="127.0.0.1", port=free_port())
+    server.start()
+    send_email_to(monkeypatch, server.port)
+    # An account whose address was accepted before such addresses were refused.
+    user = await create_user(client)
+    await session.exec(  # type: ignore[call-overload]
+        text("UPDATE users SET email = :email, email_key = :key WHERE id = :id"),
+        params={"email": TWO_IN_A_HEADER, "key": email_key(TWO_IN_A_HEADER), "id": user["id"]},
+    )
+    await session.commit()
+    try:
+        await ask_reset(client, TWO_IN_A_HEADER)
+    finally:
+        server.stop()
+    # The envelope names the stored address, not the two its `To:` header decodes to.
+    assert server.recipients == [f"TO:<{TWO_IN_A_HEADER}>"]
 
 
 async def disable_in_database(session: AsyncSession, user_id: int) -> None:

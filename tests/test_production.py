@@ -6,7 +6,9 @@ import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+import httpx
 import pytest
 from alembic.script import ScriptDirectory
 from httpx import ASGITransport, AsyncClient
@@ -21,6 +23,7 @@ from app.db.migrations import PROJECT_ROOT, SCHEMA_HEAD, alembic_config
 from app.main import create_app
 from app.web.docs import DOCS_CSP
 from tests.conftest import TEST_DB
+from tests.live_server import SERVE, free_port, running
 
 GOOD_KEY = "k" * 32
 
@@ -44,13 +47,22 @@ def _run(module: str, **env: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     ("overrides", "problem"),
     [
-        ({}, "SECRET_KEY is the development default"),
+        ({}, "SECRET_KEY is not set: set a long random value (openssl rand -base64 48)"),
+        ({"SECRET_KEY": DEV_SECRET_KEY}, "SECRET_KEY is the development default"),
         ({"SECRET_KEY": "k" * 31}, "SECRET_KEY is shorter than 32 bytes"),
         (
             {"SECRET_KEY": GOOD_KEY, "CORS_ORIGINS": "*", "CORS_ALLOW_CREDENTIALS": "true"},
             "CORS_ORIGINS is '*' while CORS_ALLOW_CREDENTIALS is true",
         ),
-        ({"SECRET_KEY": GOOD_KEY}, "EMAIL_BACKEND is smtp (the default in production)"),
+        # E-mail meant to be sent, and nowhere to send it.
+        (
+            {"SECRET_KEY": GOOD_KEY, "EMAIL_BACKEND": "smtp"},
+            "SMTP_HOST is not set, yet EMAIL_BACKEND is smtp",
+        ),
+        (
+            {"SECRET_KEY": GOOD_KEY, "SMTP_USERNAME": "mailer", "SMTP_PASSWORD": "s3cret"},
+            "SMTP_HOST is not set, yet SMTP_USERNAME and SMTP_PASSWORD are set",
+        ),
     ],
 )
 def test_production_refuses_unsafe_settings_with_a_clear_message(
@@ -68,6 +80,50 @@ def test_production_refuses_unsafe_settings_with_a_clear_message(
     assert problem in result.stderr
     assert "Traceback" not in result.stderr
     assert "Uvicorn running" not in result.stderr + result.stdout  # no worker was started
+    assert "s3cret" not in result.stderr  # a setting's value is never repeated
+
+
+def test_production_writes_emails_to_the_log_until_an_smtp_server_is_set() -> None:
+    def production(**email: str) -> Settings:
+        return Settings(
+            ENVIRONMENT="production",
+            DATABASE_URL="sqlite:///unused.db",
+            SECRET_KEY=GOOD_KEY,
+            _env_file=None,
+            **email,  # type: ignore[arg-type]
+        )
+
+    assert production().email_backend == "console"  # no e-mail settings at all
+    assert production().production_problems() == []
+    assert production(SMTP_HOST="smtp.example.com").email_backend == "smtp"
+    assert production(SMTP_HOST="smtp.example.com").production_problems() == []
+    assert production(EMAIL_FROM="Posts <no-reply@posts.example>").email_backend == "smtp"
+    assert production(SMTP_HOST="smtp.example.com", EMAIL_BACKEND="console").email_backend == (
+        "console"
+    )
+    # Outside production, the log unless EMAIL_BACKEND says otherwise, as before.
+    development = Settings(ENVIRONMENT="development", SMTP_HOST="smtp.example.com", _env_file=None)
+    assert development.email_backend == "console"
+
+
+def test_the_documented_docker_run_starts_and_says_that_no_email_leaves(tmp_path: Path) -> None:
+    """README, Deploying, and the Dockerfile's header: `docker run -e DATABASE_URL=... -e
+    SECRET_KEY=... posts-api`, i.e. the image's ENVIRONMENT=production and those two only."""
+    port = free_port()
+    base = {key: os.environ[key] for key in ("PATH", "HOME") if key in os.environ}
+    env = {
+        **base,
+        "ENVIRONMENT": "production",
+        "DATABASE_URL": TEST_DB.url,  # this run's database, migrated
+        "SECRET_KEY": "a-production-secret-key-of-more-than-32-bytes",
+    }
+    log_path = tmp_path / "server.log"
+    with running(["-c", SERVE, str(port)], env, log_path, port=port) as base_url:
+        assert httpx.get(f"{base_url}/health/db", timeout=10).status_code == 200
+    log = log_path.read_text()
+    warnings = [line for line in log.splitlines() if "no e-mail will leave" in line]
+    assert len(warnings) == 1, log
+    assert '"level": "WARNING"' in warnings[0] and "SMTP_HOST" in warnings[0]
 
 
 def test_safe_production_settings_pass_and_development_accepts_the_default_key() -> None:

@@ -8,12 +8,15 @@ from typing import Any
 
 import bcrypt
 import jwt
-from httpx import AsyncClient, Response
+from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from app.main import app
 from app.models import utcnow
 from tests.checks import assert_unauthorized
+from tests.conftest import BASE_URL
 from tests.factories import DEFAULT_PASSWORD, bearer, create_user, try_login
 
 REPEATS = 10  # the races are timing games: each runs this many times
@@ -71,6 +74,35 @@ async def test_each_login_is_a_session_of_its_own(client: AsyncClient) -> None:
     assert set(rows[0]) == {"id", "created_at", "last_used_at", "user_agent", "client", "current"}
     phone_view = (await client.get("/sessions", headers=phone["headers"])).json()
     assert [row["current"] for row in phone_view] == [False, True]
+
+
+async def test_a_proxys_forwarded_address_is_stored_only_when_it_is_one(
+    client: AsyncClient,
+) -> None:
+    """Behind a trusted proxy, uvicorn's middleware (as `python -m app.serve` configures it)
+    takes X-Forwarded-For as it comes: the session keeps it in its canonical form when it is
+    an IP address, and null (unknown) when it is not, however long."""
+    user = await create_user(client)
+    behind_proxy = ProxyHeadersMiddleware(app, trusted_hosts="127.0.0.1")
+    forwarded = {
+        "198.51.100.7": "198.51.100.7",
+        "2001:0db8:0000:0000:0000:0000:0000:0001": "2001:db8::1",  # 39 characters
+        "x" * 65: None,
+        "203.0.113." + "9" * 100: None,
+        "fe80::1%" + "z" * 60: None,  # an IPv6 address, but its zone makes it too long
+        "<script>": None,
+    }
+    async with AsyncClient(transport=ASGITransport(behind_proxy), base_url=BASE_URL) as proxied:
+        for value in forwarded:
+            response = await proxied.post(
+                "/login",
+                data={"username": user["email"], "password": user["password"]},
+                headers={"X-Forwarded-For": value},
+            )
+            assert response.status_code == 200, (value, response.text)
+        headers = bearer(response.json()["access_token"])
+        rows = (await proxied.get("/sessions", headers=headers)).json()
+    assert [row["client"] for row in reversed(rows)] == list(forwarded.values())
 
 
 async def test_sessions_lists_only_the_callers_own(client: AsyncClient) -> None:

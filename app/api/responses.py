@@ -20,7 +20,7 @@ class ErrorMessage(BaseModel):
 
 
 _DESCRIPTIONS = {
-    400: "Body that cannot be parsed (not UTF-8, broken multipart)",
+    400: "Body that cannot be parsed (malformed JSON, not UTF-8, a broken form)",
     401: "Missing, malformed, expired or revoked token (WWW-Authenticate: Bearer)",
     403: "Not the owner of the post",
     404: "Not found",

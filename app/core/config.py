@@ -14,6 +14,19 @@ from app.core.startup import refuse_to_start
 
 DEV_SECRET_KEY = "dev-secret-key-change-me-in-production-0123456789"
 MIN_SECRET_KEY_BYTES = 32
+_MAKE_A_KEY = (
+    f"set a long random value (openssl rand -base64 48), at least {MIN_SECRET_KEY_BYTES} bytes"
+)
+# Given any of these, production means to send e-mail (`Settings.email_backend`).
+_EMAIL_SETTINGS = (
+    "SMTP_HOST",
+    "SMTP_PORT",
+    "SMTP_USERNAME",
+    "SMTP_PASSWORD",
+    "SMTP_SECURITY",
+    "SMTP_TIMEOUT",
+    "EMAIL_FROM",
+)
 
 # Hosting platforms hand out `postgres://` / `postgresql://` URLs; SQLite users write
 # `sqlite:///file.db`. The app is async all the way, so each gets its async driver.
@@ -105,7 +118,8 @@ class Settings(BaseSettings):
     # The link in the reset e-mail; {token} is replaced by the token (URL-safe). The default is
     # this API's own minimal reset page (app/web/reset_page.py), as `fastapi dev` serves it.
     PASSWORD_RESET_URL: str = "http://127.0.0.1:8000/reset-password?token={token}"
-    # console: e-mails are written to the log (the default outside production); smtp: sent.
+    # console: e-mails are written to the log; smtp: sent through SMTP_HOST. Unset: console,
+    # except in production once any e-mail setting is given (`email_backend`).
     EMAIL_BACKEND: Literal["console", "smtp"] | None = None
     EMAIL_FROM: str = "Posts API <no-reply@localhost>"
     SMTP_HOST: str | None = None
@@ -206,11 +220,20 @@ class Settings(BaseSettings):
             raise ValueError("must contain {token}, where the reset token goes")
         return value
 
+    def _email_settings_given(self) -> list[str]:
+        return [name for name in _EMAIL_SETTINGS if name in self.model_fields_set]
+
     @property
     def email_backend(self) -> Literal["console", "smtp"]:
+        """EMAIL_BACKEND when set. Unset: in production, smtp as soon as any e-mail setting is
+        given (SMTP_HOST, ...: sending is meant, so a missing SMTP_HOST stops the start), and
+        the log with a warning when none is, so that the documented `docker run` with
+        DATABASE_URL and SECRET_KEY alone starts; elsewhere, always the log."""
         if self.EMAIL_BACKEND is not None:
             return self.EMAIL_BACKEND
-        return "smtp" if self.ENVIRONMENT == "production" else "console"
+        if self.ENVIRONMENT == "production" and self._email_settings_given():
+            return "smtp"
+        return "console"
 
     @property
     def log_format(self) -> Literal["json", "text"]:
@@ -232,15 +255,24 @@ class Settings(BaseSettings):
             )
         if not serving:
             return problems
-        if self.SECRET_KEY == DEV_SECRET_KEY:
-            problems.append("SECRET_KEY is the development default: set a long random value")
+        if "SECRET_KEY" not in self.model_fields_set:
+            problems.append(f"SECRET_KEY is not set: {_MAKE_A_KEY}")
+        elif self.SECRET_KEY == DEV_SECRET_KEY:
+            problems.append(f"SECRET_KEY is the development default: {_MAKE_A_KEY}")
         elif len(self.SECRET_KEY.strip().encode()) < MIN_SECRET_KEY_BYTES:
             problems.append(f"SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes")
         if self.email_backend == "smtp" and not self.SMTP_HOST:
+            given = self._email_settings_given()  # not empty when EMAIL_BACKEND is unset
+            if self.EMAIL_BACKEND == "smtp":
+                why = "EMAIL_BACKEND is smtp"
+            elif len(given) == 1:
+                why = f"{given[0]} is set"
+            else:
+                why = f"{', '.join(given[:-1])} and {given[-1]} are set"
             problems.append(
-                "EMAIL_BACKEND is smtp (the default in production) but SMTP_HOST is not set: "
-                "set SMTP_HOST (and SMTP_USERNAME, SMTP_PASSWORD), or EMAIL_BACKEND=console "
-                "to write password-reset e-mails to the log instead of sending them"
+                f"SMTP_HOST is not set, yet {why}: set SMTP_HOST (with SMTP_USERNAME, "
+                "SMTP_PASSWORD and EMAIL_FROM from your e-mail provider) to send password-reset "
+                "e-mails, or EMAIL_BACKEND=console to write them to the log instead"
             )
         if "*" in self.CORS_ORIGINS and self.CORS_ALLOW_CREDENTIALS:
             problems.append(

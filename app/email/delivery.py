@@ -4,6 +4,7 @@ response (a background task): a failure is logged, with the request id, and neve
 
 import logging
 from email.message import EmailMessage
+from email.utils import parseaddr
 
 import aiosmtplib
 
@@ -34,8 +35,12 @@ async def deliver(email: Email) -> bool:
         return True
     security = settings.SMTP_SECURITY
     try:
+        # The envelope is the stored address alone, never what a parsed `To:` header says:
+        # a header decodes RFC 2047 encoded-words, and could name more than one recipient.
         await aiosmtplib.send(
             _mime(email),
+            sender=parseaddr(settings.EMAIL_FROM)[1],  # the operator's setting
+            recipients=[email.to],
             hostname=settings.SMTP_HOST,
             port=settings.SMTP_PORT,
             username=settings.SMTP_USERNAME,

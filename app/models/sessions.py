@@ -9,6 +9,7 @@ from sqlmodel import Field
 from app.models.common import APIModel, example, utcnow
 
 MAX_USER_AGENT = 512  # longer ones are cut: it is for people to recognise a device
+MAX_CLIENT = 64  # an IPv6 address with a short zone fits
 
 
 class Session(APIModel, table=True):
@@ -21,7 +22,8 @@ class Session(APIModel, table=True):
     # Its login or its last refresh: the session ends REFRESH_TOKEN_EXPIRE_DAYS after it.
     last_used_at: datetime = Field(default_factory=utcnow)
     user_agent: str | None = Field(default=None, max_length=MAX_USER_AGENT)
-    client: str | None = Field(default=None, max_length=64)  # the client address at login
+    # The client's IP address at login (canonical form), null when unknown.
+    client: str | None = Field(default=None, max_length=MAX_CLIENT)
 
 
 class RefreshToken(APIModel, table=True):

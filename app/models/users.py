@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, ConfigDict, EmailStr, ValidationInfo, field_validator
 from pydantic import Field as PydanticField
+from pydantic_core import PydanticCustomError
 from sqlalchemy import Index, text
 from sqlmodel import Field, col
 
@@ -30,6 +31,25 @@ def email_key(address: str) -> str:
     except EmailNotValidError:
         return address.casefold()
     return f"{parts.local_part}@{parts.domain}".casefold()
+
+
+def _no_encoded_word(address: str) -> str:
+    # "=?" opens an RFC 2047 encoded-word, which email-validator accepts in a local part but
+    # mail libraries decode in a `To:` header: "=?x?q?a=40evil.example=2c?=victim@corp.example"
+    # reads as two recipients there. No real mailbox needs it.
+    if "=?" in address:
+        raise PydanticCustomError(
+            "value_error",
+            "value is not a valid email address: {reason}",
+            {"reason": "'=?' is not allowed (it starts an encoded word in a mail header)"},
+        )
+    return address
+
+
+# An address an account is registered with (sign-up, e-mail change): email-validator's rules
+# (what EmailStr runs, and its normalized form), and one that a mail header cannot read as
+# another.
+AccountEmail = Annotated[EmailStr, AfterValidator(_no_encoded_word)]
 
 
 def _password_fits_bcrypt(value: str) -> str:
@@ -111,7 +131,7 @@ class UserCreate(UserBase):
         {"email": "alice@example.com", "password": "correct horse battery", "name": "Alice Martin"}
     )
 
-    email: EmailStr
+    email: AccountEmail
     password: Password
 
 
@@ -141,7 +161,7 @@ class UserUpdate(APIModel):
     )
 
     name: Name | None = None
-    email: Annotated[EmailStr | None, NotNull] = None
+    email: Annotated[AccountEmail | None, NotNull] = None
     password: Annotated[Password | None, NotNull] = None
     # Declared last: its check reads the fields validated before it.
     current_password: str | None = Field(

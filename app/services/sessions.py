@@ -3,6 +3,7 @@ them. A session lives until it is ended or its refresh token goes unused for
 REFRESH_TOKEN_EXPIRE_DAYS; ending it deletes its row, and every access token that names it
 fails at once (the token check joins the `sessions` row)."""
 
+import ipaddress
 from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, and_, bindparam, exists
@@ -17,7 +18,7 @@ from app.core.security import TokenClaims, create_access_token, new_opaque_token
 from app.db import reads
 from app.db.reads import Compiled
 from app.models import RefreshToken, Session, SessionPublic, TokenPair, User, utcnow
-from app.models.sessions import MAX_USER_AGENT
+from app.models.sessions import MAX_CLIENT, MAX_USER_AGENT
 
 INVALID_REFRESH = "Invalid refresh token"
 
@@ -32,6 +33,17 @@ def _pair(user_id: int, session_id: int, refresh_token: str) -> TokenPair:
         expires_in=settings.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
         refresh_token=refresh_token,
     )
+
+
+def _ip_address(client: str | None) -> str | None:
+    """`client` in its canonical form if it is an IP address that fits the column, else None
+    (unknown): behind a trusted proxy it is X-Forwarded-For's text as uvicorn took it, which
+    may be anything, and a user listing sessions expects an address or nothing."""
+    try:
+        address = str(ipaddress.ip_address(client)) if client else None
+    except ValueError:
+        return None
+    return address if address and len(address) <= MAX_CLIENT else None
 
 
 async def start(
@@ -66,7 +78,7 @@ async def start(
         created_at=now,
         last_used_at=now,
         user_agent=user_agent[:MAX_USER_AGENT] if user_agent else None,
-        client=client,
+        client=_ip_address(client),
     )
     session.add(login)
     await session.flush()

@@ -5,6 +5,7 @@ import json
 import logging
 import math
 import re
+from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
@@ -55,23 +56,65 @@ SECRET_FIELDS = frozenset(
     {"password", "current_password", "new_password", "token", "refresh_token"}
 )
 
+# FastAPI's own words for a body it cannot read (not UTF-8, a broken form), now also for JSON
+# that does not parse: the client's mistake is in the syntax, not in a field (API.md: 400).
+UNPARSABLE_BODY = "There was an error parsing the body"
 
-def _without_secrets(error: dict[str, Any]) -> dict[str, Any]:
-    """The error as FastAPI reports it, minus any secret it would echo: the rejected value of a
-    secret field, and secret fields inside a rejected object (a whole body)."""
-    loc, value = error.get("loc", ()), error.get("input")
-    if loc and loc[-1] in SECRET_FIELDS:
+
+def _texts(value: Any) -> Iterator[str]:
+    """Every string in `value`, at any depth (mapping keys aside)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _texts(item)
+
+
+def _submitted_secrets(value: Any) -> set[str]:
+    """The texts sent under a secret field name, anywhere in the body (a JSON document or a
+    form), however deep: what no error may repeat."""
+    found: set[str] = set()
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found |= set(_texts(item)) if key in SECRET_FIELDS else _submitted_secrets(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            found |= _submitted_secrets(item)
+    return {text for text in found if text}
+
+
+def _may_hold_a_secret(value: Any, secrets: set[str]) -> bool:
+    """True unless `value` has no secret field name at any depth and no text that contains
+    one of the submitted secrets."""
+    if _submitted_secrets(value) or (isinstance(value, Mapping) and SECRET_FIELDS & value.keys()):
+        return True
+    return any(secret in text for text in _texts(value) for secret in secrets)
+
+
+def _without_secrets(error: dict[str, Any], secrets: set[str]) -> dict[str, Any]:
+    """The error as FastAPI reports it, minus the rejected value (`input`) unless it is the
+    value of a named field that is not a secret, and proven to carry no secret: a whole body
+    (an array, a bare string: `loc` is just `["body"]`), an array item, a secret field's value
+    and anything holding or repeating a secret are left out."""
+    loc = error.get("loc", ())
+    field = loc[-1] if len(loc) > 1 else None
+    echoes = isinstance(field, str) and field not in SECRET_FIELDS
+    if "input" in error and not (echoes and not _may_hold_a_secret(error["input"], secrets)):
         return {key: item for key, item in error.items() if key != "input"}
-    if isinstance(value, dict) and SECRET_FIELDS & value.keys():
-        kept = {key: item for key, item in value.items() if key not in SECRET_FIELDS}
-        return {**error, "input": kept}
     return error
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [_without_secrets(error) for error in exc.errors()]
-    return EchoSafeJSONResponse({"detail": jsonable_encoder(errors)}, 422)
+    errors = exc.errors()
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return JSONResponse({"detail": UNPARSABLE_BODY}, 400)
+    secrets = _submitted_secrets(exc.body)
+    safe = [_without_secrets(error, secrets) for error in errors]
+    return EchoSafeJSONResponse({"detail": jsonable_encoder(safe)}, 422)
 
 
 _HTTP_METHODS = frozenset({"get", "head", "post", "put", "patch", "delete", "options", "trace"})
