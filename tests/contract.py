@@ -1,9 +1,10 @@
 """The API's operations as the contract lists them (docs/API.md): the one list from which the
 tests that pin a set of operations derive theirs (the OpenAPI document's operations, the
-Swagger sections, which routes need a token or the database, which writes race deletions).
-A new endpoint is one line here."""
+Swagger sections, which routes need a token or the database, which writes race deletions), and
+a request for each (`request_for`). A new endpoint is one line here."""
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,40 @@ WITH_TOKEN = [operation for operation in OPERATIONS if operation.token]
 # The writes a caller with a token makes: each races the deletion of its target or of its
 # caller in tests/test_races.py, or says there why not.
 WRITES_WITH_TOKEN = [operation for operation in WITH_TOKEN if operation.method != "GET"]
+
+
+def _schema(schema: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
+    if ref := schema.get("$ref"):
+        resolved: dict[str, Any] = document["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+        return resolved
+    return schema
+
+
+def _example(schema: dict[str, Any], document: dict[str, Any]) -> Any:
+    """The schema's own example: its first `examples`, a list of its items' example, or an
+    object of its properties' examples (a form's)."""
+    schema = _schema(schema, document)
+    if schema.get("examples"):
+        return schema["examples"][0]
+    if schema.get("type") == "array":
+        return [_example(schema["items"], document)]
+    return {
+        name: _schema(field, document).get("examples", ["x"])[0]
+        for name, field in schema.get("properties", {}).items()
+        if name in schema.get("required", [])
+    }
+
+
+def request_for(
+    operation: Operation, document: dict[str, Any], ids: dict[str, int], **overrides: Any
+) -> dict[str, Any]:
+    """A request for `operation` as a client would send it (httpx.request's arguments): its
+    path ids from `ids` (post_id, comment_id, user_id, session_id), its body the operation's
+    own example in the OpenAPI document (JSON or form), unless `overrides` say otherwise
+    (`json=...`, `data=...`, `headers=...`)."""
+    request: dict[str, Any] = {"method": operation.method, "url": operation.path.format(**ids)}
+    described = document["paths"][operation.path][operation.method.lower()]
+    for media_type, media in described.get("requestBody", {}).get("content", {}).items():
+        body = _example(media.get("schema", {}), document)
+        request["json" if media_type == "application/json" else "data"] = body
+    return {**request, **overrides}

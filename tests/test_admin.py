@@ -6,9 +6,12 @@ import asyncio
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
+from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.migrations import PROJECT_ROOT
@@ -65,7 +68,9 @@ async def disable(
 # --- the command line -------------------------------------------------------------------------
 
 
-async def test_promote_and_demote_from_the_command_line(client: AsyncClient) -> None:
+async def test_promote_and_demote_from_the_command_line(
+    client: AsyncClient, session: AsyncSession
+) -> None:
     user = await create_user(client, email=unique_email("Boss"))
     headers = await auth_headers(client, user)
     assert (await client.get("/admin/users", headers=headers)).status_code == 403
@@ -76,6 +81,7 @@ async def test_promote_and_demote_from_the_command_line(client: AsyncClient) -> 
     assert (await client.get("/users/me", headers=headers)).json()["is_admin"] is True
     assert (await client.get("/admin/users", headers=headers)).status_code == 200
 
+    await new_admin(client, session)  # not the last enabled admin (see below)
     demoted = await asyncio.to_thread(admin_cli, "demote", user["email"])
     assert demoted.returncode == 0, demoted.stderr
     assert "no longer an admin" in demoted.stdout
@@ -354,3 +360,118 @@ async def test_disabling_racing_a_login_never_leaves_a_working_session(
         if logged_in.status_code == 200:
             token = bearer(logged_in.json()["access_token"])
             assert_unauthorized(await client.get("/users/me", headers=token))
+
+
+# --- one active admin always remains ------------------------------------------------------------
+
+LAST_ADMIN = {"detail": "At least one active admin must remain"}
+
+
+async def active_admins(session: AsyncSession) -> list[int]:
+    rows = await session.exec(  # type: ignore[call-overload]
+        text("SELECT id FROM users WHERE is_admin AND NOT disabled ORDER BY id")
+    )
+    await session.commit()  # the next look sees what was committed since
+    return [row[0] for row in rows]
+
+
+async def test_the_last_active_admin_cannot_delete_their_account(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    """API.md, "Admins": `DELETE /users/me` by the only enabled admin is 409, and the account
+    stays; once another enabled admin exists, it works."""
+    admin = await new_admin(client, session)
+    alone = await client.delete("/users/me", headers=admin["headers"])
+    assert alone.status_code == 409 and alone.json() == LAST_ADMIN
+    assert (await client.get("/users/me", headers=admin["headers"])).status_code == 200
+
+    other = await new_admin(client, session)
+    await disable(client, admin, other["id"])  # a disabled admin is not an active one
+    again = await client.delete("/users/me", headers=admin["headers"])
+    assert again.status_code == 409 and again.json() == LAST_ADMIN
+
+    await disable(client, admin, other["id"], False)
+    left = await client.delete("/users/me", headers=admin["headers"])
+    assert left.status_code == 204, left.text
+    assert await active_admins(session) == [other["id"]]
+    # An ordinary account leaves as before.
+    user = await new_account(client)
+    assert (await client.delete("/users/me", headers=user["headers"])).status_code == 204
+
+
+async def test_the_command_line_does_not_demote_the_last_active_admin(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    admin = await new_admin(client, session)
+    refused = await asyncio.to_thread(admin_cli, "demote", admin["email"])
+    assert refused.returncode == 1, refused.stdout
+    assert refused.stderr.strip() == (
+        f"app.admin: cannot demote {admin['email']!r}: At least one active admin must remain "
+        "(promote another account first)"
+    )
+    assert await active_admins(session) == [admin["id"]]
+
+    other = await new_admin(client, session)
+    demoted = await asyncio.to_thread(admin_cli, "demote", admin["email"])
+    assert demoted.returncode == 0, demoted.stderr
+    assert await active_admins(session) == [other["id"]]
+
+
+def demote(actor: dict[str, Any], target: dict[str, Any]) -> tuple[str, str, Any]:
+    return "PATCH", f"/admin/users/{target['id']}", {"is_admin": False}
+
+
+def disable_other(actor: dict[str, Any], target: dict[str, Any]) -> tuple[str, str, Any]:
+    return "PATCH", f"/admin/users/{target['id']}", {"disabled": True}
+
+
+def delete_other(actor: dict[str, Any], target: dict[str, Any]) -> tuple[str, str, Any]:
+    return "DELETE", f"/admin/users/{target['id']}", None
+
+
+def leave(actor: dict[str, Any], target: dict[str, Any]) -> tuple[str, str, Any]:
+    return "DELETE", "/users/me", None
+
+
+RemoveAnAdmin = Callable[[dict[str, Any], dict[str, Any]], tuple[str, str, Any]]
+# Each of two admins, at the same moment, removes the other (or, `leave`, themselves).
+MUTUAL_REMOVALS: dict[str, tuple[RemoveAnAdmin, RemoveAnAdmin]] = {
+    "demote-demote": (demote, demote),
+    "disable-disable": (disable_other, disable_other),
+    "delete-delete": (delete_other, delete_other),
+    "demote-disable": (demote, disable_other),
+    "disable-delete": (disable_other, delete_other),
+    "leave-leave": (leave, leave),
+}
+ADMIN_RACES = 10  # timing games: each pair runs this many times
+
+
+@pytest.mark.parametrize("removals", MUTUAL_REMOVALS.values(), ids=MUTUAL_REMOVALS.keys())
+async def test_two_admins_removing_each_other_at_once_leave_one(
+    client: AsyncClient, session: AsyncSession, removals: tuple[RemoveAnAdmin, RemoveAnAdmin]
+) -> None:
+    """The last two enabled admins demote, disable or delete each other (or both leave) at the
+    same moment, with real commits on separate connections: one wins, the other gets 409 (or,
+    when the winner got there before its token or admin check, 401 or 403); an enabled admin
+    always remains."""
+    for _ in range(ADMIN_RACES):
+        await session.exec(text("UPDATE users SET is_admin = false"))  # type: ignore[call-overload]
+        await session.commit()
+        first, second = await new_admin(client, session), await new_admin(client, session)
+        one, other = removals
+        calls = [(first, *one(first, second)), (second, *other(second, first))]
+        responses = await asyncio.gather(
+            *(
+                client.request(method, path, json=body, headers=actor["headers"])
+                for actor, method, path, body in calls
+            )
+        )
+        statuses = [response.status_code for response in responses]
+        assert sorted(status in (200, 204) for status in statuses) == [False, True], [
+            response.text for response in responses
+        ]
+        for response in responses:
+            assert response.status_code in (200, 204, 401, 403, 409), response.text
+            if response.status_code == 409:
+                assert response.json() == LAST_ADMIN
+        assert len(await active_admins(session)) == 1

@@ -43,6 +43,7 @@ import psycopg
 import pytest
 
 from app.core.config import Settings
+from tests.contract import OPERATIONS, request_for
 from tests.live_server import free_port, spawn, stop
 from tests.pg_cluster import PgCluster, ShutdownMode, missing_binaries
 
@@ -252,51 +253,27 @@ def assert_unavailable(response: httpx.Response) -> None:
     assert int(response.headers["retry-after"]) > 0
 
 
-def database_requests(headers: dict[str, str], post_id: int) -> dict[str, dict[str, Any]]:
-    """One request for every endpoint that needs the database, by "METHOD /path"."""
-    email = f"outage-{uuid.uuid4().hex[:12]}@example.com"
-    auth = {"headers": headers}
+async def database_requests(
+    client: httpx.AsyncClient, headers: dict[str, str], post_id: int
+) -> dict[str, dict[str, Any]]:
+    """One request for every operation that needs the database (tests/contract.py), by
+    "METHOD /path", with the caller's ids (made while the database is up)."""
+    document = (await client.get("/openapi.json")).json()
+    comment = await client.post(
+        f"/posts/{post_id}/comments", json={"body": "before the outage"}, headers=headers
+    )
+    me = await client.get("/users/me", headers=headers)
+    sessions = await client.get("/sessions", headers=headers)
+    ids = {
+        "post_id": post_id,
+        "comment_id": comment.json()["id"],
+        "user_id": me.json()["id"],
+        "session_id": sessions.json()[0]["id"],
+    }
     return {
-        "GET /health/db": {"method": "GET", "url": "/health/db"},
-        "POST /users": {
-            "method": "POST",
-            "url": "/users",
-            "json": {"email": email, "password": PASSWORD},
-        },
-        "POST /login": {
-            "method": "POST",
-            "url": "/login",
-            "data": {"username": email, "password": PASSWORD},
-        },
-        "GET /users/me": {"method": "GET", "url": "/users/me", **auth},
-        "PATCH /users/me": {"method": "PATCH", "url": "/users/me", "json": {"name": "x"}, **auth},
-        "GET /users/{id}": {"method": "GET", "url": "/users/1", **auth},
-        "POST /logout-all": {"method": "POST", "url": "/logout-all", **auth},
-        "GET /posts": {"method": "GET", "url": "/posts", **auth},
-        "GET /posts?search=": {
-            "method": "GET",
-            "url": "/posts",
-            "params": {"search": "out"},
-            **auth,
-        },
-        "GET /posts/{id}": {"method": "GET", "url": f"/posts/{post_id}", **auth},
-        "POST /posts": {"method": "POST", "url": "/posts", "json": POST, **auth},
-        "POST /posts/batch": {
-            "method": "POST",
-            "url": "/posts/batch",
-            "json": [POST, POST],
-            **auth,
-        },
-        "PUT /posts/{id}": {"method": "PUT", "url": f"/posts/{post_id}", "json": POST, **auth},
-        "PATCH /posts/{id}": {"method": "PATCH", "url": f"/posts/{post_id}", "json": POST, **auth},
-        "DELETE /posts/{id}": {"method": "DELETE", "url": f"/posts/{post_id}", **auth},
-        "POST /vote": {
-            "method": "POST",
-            "url": "/vote",
-            "json": {"post_id": post_id, "dir": 1},
-            **auth,
-        },
-        "DELETE /users/me": {"method": "DELETE", "url": "/users/me", **auth},
+        operation.key: request_for(operation, document, ids, headers=headers)
+        for operation in OPERATIONS
+        if operation.database
     }
 
 
@@ -386,10 +363,10 @@ async def test_database_stopped_then_back(
         # Every pooled connection used once: the outage finds them all broken.
         await asyncio.gather(*(client.get("/posts", headers=headers) for _ in range(10)))
 
-        await asyncio.to_thread(cluster.stop, "fast")
-        requests = database_requests(headers, post_id)
+        requests = await database_requests(client, headers, post_id)
         if defaults:
             requests = {name: requests[name] for name in ("GET /health/db", "GET /posts")}
+        await asyncio.to_thread(cluster.stop, "fast")
         down: dict[str, float] = {}
         for name, request in requests.items():
             response, down[name] = await timed(client, **request)

@@ -33,6 +33,7 @@ from tests.checks import assert_unauthorized
 from tests.conftest import TEST_DB
 from tests.factories import DEFAULT_PASSWORD, bearer, create_user, login, try_login
 from tests.live_server import SERVE, free_port, running
+from tests.test_sessions import slow_down_password_check
 
 ON_ITS_WAY = {"message": "If the address has an account, a reset link is on its way"}
 INVALID = {"detail": "Invalid or expired reset token"}
@@ -277,6 +278,125 @@ async def test_a_login_racing_a_reset_never_yields_a_working_token(
             assert_unauthorized(
                 await client.get("/users/me", headers=bearer(logged_in.json()["access_token"]))
             )
+
+
+async def test_an_email_change_retires_pending_tokens(
+    client: AsyncClient, mailbox: Mailbox
+) -> None:
+    """A link mailed to the old address stops working once the address has changed; one asked
+    for at the new address works."""
+    user = await create_user(client)
+    headers = bearer(await login(client, user["email"]))
+    await ask_reset(client, user["email"])
+    old_token = token_in(mailbox.only()[1])
+    change = {"email": "moved@example.com", "current_password": DEFAULT_PASSWORD}
+    assert (await client.patch("/users/me", json=change, headers=headers)).status_code == 200
+    assert (await confirm(client, old_token)).json() == INVALID
+    await login(client, "moved@example.com")  # the password is unchanged
+
+    mailbox.received.clear()
+    await ask_reset(client, "moved@example.com")
+    assert (await confirm(client, token_in(mailbox.only()[1]))).status_code == 200
+    await login(client, "moved@example.com", NEW_PASSWORD)
+
+
+async def test_a_link_asked_for_during_an_email_change_never_outlives_it(
+    client: AsyncClient, mailbox: Mailbox
+) -> None:
+    """A reset link asked for at the old address at the moment the address changes: the link
+    is mailed (it was asked before the change) but stops working with the change, whichever
+    came first."""
+    for attempt in range(ACCOUNT_RACES * 4):
+        user = await create_user(client)
+        headers = bearer(await login(client, user["email"]))
+        mailbox.received.clear()
+        change = {"email": f"moved-{attempt}@example.com", "current_password": DEFAULT_PASSWORD}
+        changed, _ = await asyncio.gather(
+            client.patch("/users/me", json=change, headers=headers),
+            ask_reset(client, user["email"]),
+        )
+        assert changed.status_code == 200, changed.text
+        for _, message in mailbox.received:
+            assert (await confirm(client, token_in(message))).json() == INVALID
+
+
+async def confirm_soon(client: AsyncClient, token: str, password: str) -> httpx.Response:
+    await asyncio.sleep(0.01)  # the change's password check is under way
+    return await confirm(client, token, password)
+
+
+ACCOUNT_RACES = 5  # timing games: each runs this many times
+
+
+@pytest.mark.parametrize("field", ["password", "email"])
+async def test_a_change_in_flight_never_undoes_a_completed_reset(
+    client: AsyncClient, mailbox: Mailbox, session: AsyncSession, field: str
+) -> None:
+    """Someone with a session and the password (a thief) changes the password or the address
+    while the owner resets the password: the change's password check (slowed down by a
+    higher bcrypt cost for this account) is under way when the reset completes. The reset
+    ended the thief's session, so the change must not land (401): the owner's new password
+    works, the address stays. (Should the change complete first, it retires the reset's token:
+    400, and the change stands.)"""
+    resets_first = 0
+    for attempt in range(ACCOUNT_RACES):
+        user = await create_user(client)
+        thief = bearer(await login(client, user["email"]))
+        mailbox.received.clear()
+        await ask_reset(client, user["email"])
+        token = token_in(mailbox.only()[1])
+        await slow_down_password_check(session, user["id"], rounds=10)
+        wanted = f"thief-{attempt}@example.com" if field == "email" else f"thief's {attempt}"
+        change = {field: wanted, "current_password": DEFAULT_PASSWORD}
+        owners = f"owner's password {attempt}"
+        changed, reset = await asyncio.gather(
+            client.patch("/users/me", json=change, headers=thief),
+            confirm_soon(client, token, owners),
+        )
+        if reset.status_code == 200:
+            resets_first += 1
+            assert_unauthorized(changed)
+            await login(client, user["email"], owners)
+        else:
+            assert reset.json() == INVALID and changed.status_code == 200, changed.text
+    assert resets_first > 0  # the race this test is about did happen
+
+
+async def test_a_reset_in_flight_fails_once_the_address_changed(
+    client: AsyncClient, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other direction: the reset's new password is being hashed (at a higher bcrypt cost)
+    when an e-mail change completes. The change retired the token (it was mailed to the old
+    address): the reset fails with 400 and the password stays."""
+    changes_first = 0
+    for attempt in range(ACCOUNT_RACES):
+        monkeypatch.setattr(settings, "BCRYPT_ROUNDS", 4)
+        user = await create_user(client)
+        headers = bearer(await login(client, user["email"]))
+        mailbox.received.clear()
+        await ask_reset(client, user["email"])
+        token = token_in(mailbox.only()[1])
+        monkeypatch.setattr(settings, "BCRYPT_ROUNDS", 10)  # the reset's hash, not the check
+        moved = f"moved-{attempt}@example.com"
+        change = {"email": moved, "current_password": DEFAULT_PASSWORD}
+        reset, changed = await asyncio.gather(
+            confirm(client, token),
+            change_soon(client, change, headers),
+        )
+        if changed.status_code == 200:
+            changes_first += 1
+            assert reset.status_code == 400 and reset.json() == INVALID, reset.text
+            await login(client, moved)
+        else:
+            assert reset.status_code == 200 and changed.status_code == 401, changed.text
+    assert changes_first > 0
+
+
+async def change_soon(
+    client: AsyncClient, change: dict[str, Any], headers: dict[str, str]
+) -> httpx.Response:
+    await asyncio.sleep(0.005)  # the reset's hash is under way
+    return await client.patch("/users/me", json=change, headers=headers)
 
 
 # --- the mail server misbehaving --------------------------------------------------------------

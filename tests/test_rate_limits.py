@@ -1,4 +1,5 @@
-"""Rate limits on POST /login (per address and per account) and POST /users (per address).
+"""Rate limits on POST /login (per address and per account), POST /users (per address) and the
+password checks of PATCH /users/me (per account and per address).
 
 Past a limit: 429 `{"detail"}` with `Retry-After`, before any bcrypt work (counted through
 wrappers that still call the real bcrypt). Each behaviour runs on both backends, this process's
@@ -103,6 +104,8 @@ def limits(
     reset_address: str = PLENTY,
     reset_account: str = PLENTY,
     comment_account: str = PLENTY,
+    password_check_account: str = PLENTY,
+    password_check_address: str = PLENTY,
 ) -> RateLimits:
     return RateLimits(
         buckets,
@@ -113,6 +116,8 @@ def limits(
         reset_per_address=Rate.parse(reset_address),
         reset_per_account=Rate.parse(reset_account),
         comment_per_account=Rate.parse(comment_account),
+        password_check_per_account=Rate.parse(password_check_account),
+        password_check_per_address=Rate.parse(password_check_address),
     )
 
 
@@ -273,6 +278,90 @@ async def test_concurrent_wrong_guesses_never_outnumber_the_bucket(
     assert bcrypt_calls.count - before == 3
 
 
+# --- password checks (PATCH /users/me) ----------------------------------------------------------
+
+
+async def change_email(client: AsyncClient, user: dict[str, Any], current_password: str) -> int:
+    """An e-mail change (it checks the current password with bcrypt); its status."""
+    body = {"email": unique_email("moved"), "current_password": current_password}
+    response = await client.patch("/users/me", json=body, headers=user["headers"])
+    return response.status_code
+
+
+async def test_wrong_current_passwords_lock_the_change_even_for_the_right_one(
+    client: AsyncClient, new_buckets: Callable[[], Buckets], bcrypt_calls: BcryptCalls
+) -> None:
+    """Per account, as logins: each wrong current password is a bcrypt check, and past the
+    limit the answer is 429 before bcrypt runs, even for the right one."""
+    user = await new_account(client)
+    other = await new_account(client)
+    with limited(limits(new_buckets(), password_check_account="3/minute")):
+        for _ in range(3):
+            assert await change_email(client, user, "wrong password") == 403
+        hashed_so_far = bcrypt_calls.count
+        body = {"email": unique_email(), "current_password": DEFAULT_PASSWORD}
+        response = await client.patch("/users/me", json=body, headers=user["headers"])
+        assert_too_many(response, longest_wait=20)
+        password = {"password": "a new password", "current_password": DEFAULT_PASSWORD}
+        response = await client.patch("/users/me", json=password, headers=user["headers"])
+        assert_too_many(response, longest_wait=20)
+        assert bcrypt_calls.count == hashed_so_far
+        # No password check, no limit: the name still changes.
+        renamed = await client.patch(
+            "/users/me", json={"name": "Still me"}, headers=user["headers"]
+        )
+        assert renamed.status_code == 200, renamed.text
+        # Another account from the same address is not affected.
+        assert await change_email(client, other, DEFAULT_PASSWORD) == 200
+
+
+async def test_wrong_current_passwords_are_limited_per_address(
+    client: AsyncClient, new_buckets: Callable[[], Buckets], bcrypt_calls: BcryptCalls
+) -> None:
+    """Many accounts from one address (each under its own limit) cannot run bcrypt without
+    bound either."""
+    with limited(limits(new_buckets(), password_check_address="3/minute")):
+        async with client_at("10.0.0.1") as first, client_at("10.0.0.2") as second:
+            accounts = [await new_account(first) for _ in range(5)]
+            for user in accounts[:3]:  # a different account each time: only the address counts
+                assert await change_email(first, user, "wrong password") == 403
+            hashed_so_far = bcrypt_calls.count
+            body = {"email": unique_email(), "current_password": DEFAULT_PASSWORD}
+            response = await first.patch("/users/me", json=body, headers=accounts[3]["headers"])
+            assert_too_many(response, longest_wait=20)
+            assert bcrypt_calls.count == hashed_so_far
+            assert await change_email(second, accounts[4], "wrong password") == 403
+
+
+async def test_right_current_passwords_give_their_tokens_back(
+    client: AsyncClient, new_buckets: Callable[[], Buckets]
+) -> None:
+    user = await new_account(client)
+    rates = {"password_check_account": "3/minute", "password_check_address": "3/minute"}
+    with limited(limits(new_buckets(), **rates)):
+        for _ in range(10):
+            assert await change_email(client, user, DEFAULT_PASSWORD) == 200
+        statuses = []
+        for password in ["wrong", "wrong", DEFAULT_PASSWORD, "wrong", DEFAULT_PASSWORD]:
+            statuses.append(await change_email(client, user, password))
+        # As for logins: two failures leave one token; the success takes and returns it; the
+        # third failure takes it; then the right password is refused until a token comes back.
+        assert statuses == [403, 403, 200, 403, 429]
+
+
+async def test_concurrent_wrong_current_passwords_never_outnumber_the_bucket(
+    client: AsyncClient, new_buckets: Callable[[], Buckets], bcrypt_calls: BcryptCalls
+) -> None:
+    user = await new_account(client)
+    before = bcrypt_calls.count
+    with limited(limits(new_buckets(), password_check_account="3/minute")):
+        statuses = await asyncio.gather(
+            *(change_email(client, user, "wrong password") for _ in range(12))
+        )
+    assert sorted(statuses) == [403] * 3 + [429] * 9
+    assert bcrypt_calls.count - before == 3
+
+
 # --- instances, workers, outages ----------------------------------------------------------------
 
 
@@ -422,6 +511,8 @@ def test_limits_are_settings_with_the_documented_defaults() -> None:
     assert defaults["RATE_LIMIT_LOGIN_PER_ACCOUNT"] == "10/minute"
     assert defaults["RATE_LIMIT_REGISTER_PER_ADDRESS"] == "100/minute"
     assert defaults["RATE_LIMIT_COMMENT_PER_ACCOUNT"] == "30/minute"
+    assert defaults["RATE_LIMIT_PASSWORD_CHECK_PER_ACCOUNT"] == "10/minute"
+    assert defaults["RATE_LIMIT_PASSWORD_CHECK_PER_ADDRESS"] == "20/minute"
     assert defaults["REDIS_URL"] == "None"
     assert defaults["FORWARDED_ALLOW_IPS"] == "127.0.0.1"
     built = rate_limits_from(
@@ -442,6 +533,8 @@ def test_openapi_declares_429_on_the_limited_routes() -> None:
     paths = app.openapi()["paths"]
     for path in ("/login", "/users", "/posts/{post_id}/comments"):
         assert "429" in paths[path]["post"]["responses"], path
+    for path, method in (("/login", "post"), ("/users", "post"), ("/users/me", "patch")):
+        assert "429" in paths[path][method]["responses"], path
 
 
 def test_memory_buckets_stay_bounded() -> None:

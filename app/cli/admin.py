@@ -8,6 +8,7 @@ import sys
 
 from sqlalchemy.exc import DBAPIError
 
+from app.core.errors import Conflict
 from app.db.engine import SessionFactory, engine
 from app.db.migrations import connection_problem, how_to_fix
 from app.models import User
@@ -34,6 +35,13 @@ def main(argv: list[str] | None = None) -> int:
         user = asyncio.run(_set_admin(args.email, promote))
     except (DBAPIError, OSError) as error:
         print(f"app.admin: {connection_problem(error)}: {how_to_fix(error)}", file=sys.stderr)
+        return 1
+    except Conflict as error:  # the last enabled admin: the API would be left without one
+        print(
+            f"app.admin: cannot demote {args.email!r}: {error.detail} "
+            "(promote another account first)",
+            file=sys.stderr,
+        )
         return 1
     if user is None:
         print(f"app.admin: no account for {args.email!r}", file=sys.stderr)

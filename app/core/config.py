@@ -153,6 +153,10 @@ class Settings(BaseSettings):
     RATE_LIMIT_RESET_PER_ACCOUNT: RateSetting = Rate.parse("5/hour")
     # New comments per account.
     RATE_LIMIT_COMMENT_PER_ACCOUNT: RateSetting = Rate.parse("30/minute")
+    # Wrong current passwords (PATCH /users/me) per account and per client address: each is a
+    # bcrypt check; right ones give their token back.
+    RATE_LIMIT_PASSWORD_CHECK_PER_ACCOUNT: RateSetting = Rate.parse("10/minute")
+    RATE_LIMIT_PASSWORD_CHECK_PER_ADDRESS: RateSetting = Rate.parse("20/minute")
     # Shared limits across workers and instances; unset: each process counts on its own.
     REDIS_URL: str | None = None
     RATE_LIMIT_REDIS_PREFIX: str = "posts-api:ratelimit:"

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, ConfigDict, EmailStr, ValidationInfo, field_validator
 from pydantic import Field as PydanticField
-from sqlalchemy import Index
+from sqlalchemy import Index, text
 from sqlmodel import Field, col
 
 from app.models.common import APIModel, NotNull, StrictBool, example, refuse_null, utcnow
@@ -76,12 +76,20 @@ class User(UserBase, table=True):
 
 # Admins list accounts newest first.
 Index("ix_users_created_at_id", col(User.created_at), col(User.id))
-# The few disabled accounts, whose posts the feed leaves out.
+# The few disabled accounts, whose posts the feed leaves out. (The conditions are SQL text, as
+# autogenerate can write them into a revision.)
 Index(
     "ix_users_disabled",
     col(User.id),
-    postgresql_where=col(User.disabled),
-    sqlite_where=col(User.disabled),
+    postgresql_where=text("disabled"),
+    sqlite_where=text("disabled"),
+)
+# The few enabled admins, locked by every change that could leave none (app/services/users.py).
+Index(
+    "ix_users_active_admins",
+    col(User.id),
+    postgresql_where=text("is_admin AND NOT disabled"),
+    sqlite_where=text("is_admin AND NOT disabled"),
 )
 # Admins search accounts by a substring of the address or the name (trigrams on PostgreSQL).
 Index(

@@ -1,11 +1,12 @@
-"""The rate limits of the API (logins, registrations, refreshes, password resets, comments):
-which bucket each request takes a token from, checked before any bcrypt work or e-mail. A
-limit "N/minute" is a bucket of N tokens refilled at N per minute. Counted in this process by
-default, or in Redis (redis_buckets.py) when REDIS_URL is set, so that workers and instances
-share them.
+"""The rate limits of the API (logins, registrations, refreshes, password resets, password
+checks, comments): which bucket each request takes a token from, checked before any bcrypt
+work or e-mail. A limit "N/minute" is a bucket of N tokens refilled at N per minute. Counted
+in this process by default, or in Redis (redis_buckets.py) when REDIS_URL is set, so that
+workers and instances share them.
 """
 
 import math
+from dataclasses import dataclass
 
 from app.core.config import Rate, Settings
 from app.core.errors import ServiceError
@@ -34,6 +35,8 @@ class RateLimits:
         reset_per_address: Rate,
         reset_per_account: Rate,
         comment_per_account: Rate,
+        password_check_per_account: Rate,
+        password_check_per_address: Rate,
     ) -> None:
         self.buckets = buckets
         self.login_address = Limit("login-address", login_per_address)
@@ -46,6 +49,10 @@ class RateLimits:
         self.reset_address = Limit("reset-address", reset_per_address)
         self.reset_account = Limit("reset-account", reset_per_account)
         self.comment_account = Limit("comment-account", comment_per_account)
+        # Wrong current passwords (PATCH /users/me), per account and per address: see
+        # `password_checks`.
+        self.password_check_account = Limit("password-check-account", password_check_per_account)
+        self.password_check_address = Limit("password-check-address", password_check_per_address)
 
     async def take(self, limit: Limit, key: str) -> None:
         """A token from `key`'s bucket, or 429. Per account, `key` is the address's canonical
@@ -61,9 +68,37 @@ class RateLimits:
         if self.buckets is not None:
             await self.buckets.give_back(limit, key)
 
+    def password_checks(self, account: str, address: str) -> "PasswordChecks":
+        return PasswordChecks(self, account, address)
+
     async def aclose(self) -> None:
         if self.buckets is not None:
             await self.buckets.aclose()
+
+
+@dataclass(frozen=True)
+class PasswordChecks:
+    """The limits on one check of an account's current password (bcrypt), as on logins: a
+    token per account and one per client address taken before the check (429 while either
+    bucket is empty, even for the right password), both given back when the password was
+    right, so that only failures count."""
+
+    limits: RateLimits
+    account: str  # the account's id
+    address: str
+
+    async def take(self) -> None:
+        limits = self.limits
+        await limits.take(limits.password_check_account, self.account)
+        try:
+            await limits.take(limits.password_check_address, self.address)
+        except RateLimited:  # no check runs: the account's token goes back
+            await limits.give_back(limits.password_check_account, self.account)
+            raise
+
+    async def give_back(self) -> None:
+        await self.limits.give_back(self.limits.password_check_account, self.account)
+        await self.limits.give_back(self.limits.password_check_address, self.address)
 
 
 def rate_limits_from(settings: Settings) -> RateLimits:
@@ -85,4 +120,6 @@ def rate_limits_from(settings: Settings) -> RateLimits:
         reset_per_address=settings.RATE_LIMIT_RESET_PER_ADDRESS,
         reset_per_account=settings.RATE_LIMIT_RESET_PER_ACCOUNT,
         comment_per_account=settings.RATE_LIMIT_COMMENT_PER_ACCOUNT,
+        password_check_per_account=settings.RATE_LIMIT_PASSWORD_CHECK_PER_ACCOUNT,
+        password_check_per_address=settings.RATE_LIMIT_PASSWORD_CHECK_PER_ADDRESS,
     )

@@ -60,10 +60,13 @@ async def update_user(
 ) -> UserAdmin:
     """Disable or enable an account, make or unmake an admin. Disabling ends every session of
     the account at once. Admins cannot disable or demote themselves (an admin locked out by
-    mistake would need the command line)."""
+    mistake would need the command line), nor the last enabled admin."""
     wanted = changes.model_dump(exclude_unset=True)
-    if user_id == admin.id and (wanted.get("disabled") is True or wanted.get("is_admin") is False):
+    removes_an_admin = wanted.get("disabled") is True or wanted.get("is_admin") is False
+    if user_id == admin.id and removes_an_admin:
         raise Conflict("Admins cannot disable or demote themselves")
+    if removes_an_admin:
+        await users.keep_an_active_admin(session, user_id)
     # The account and its post count, read once: neither flag changes the count.
     row = (await session.exec(_ONE, params={"user_id": user_id})).first()
     if row is None:
@@ -86,10 +89,13 @@ async def delete_user(session: AsyncSession, admin: User, user_id: int) -> None:
 
 async def set_admin(session: AsyncSession, address: str, is_admin: bool) -> User | None:
     """For the command line: make (or unmake) the account of `address` an admin; None when
-    there is no such account."""
+    there is no such account, 409 for the last enabled admin."""
     user = await users.find_by_email(session, address)
     if user is None:
         return None
+    if not is_admin:
+        assert user.id is not None
+        await users.keep_an_active_admin(session, user.id)
     async with users.changing_account(session):
         user.is_admin = is_admin
         session.add(user)

@@ -18,7 +18,7 @@ from app.core.security import hash_password, new_opaque_token, token_digest
 from app.db.engine import SessionFactory
 from app.email.delivery import deliver
 from app.email.messages import password_reset_email
-from app.models import PasswordResetConfirm, PasswordResetToken, utcnow
+from app.models import PasswordResetConfirm, PasswordResetToken, User, email_key, utcnow
 from app.services import users
 
 logger = logging.getLogger("app.password_reset")
@@ -30,7 +30,11 @@ async def send_reset_link(address: str) -> None:
     """If `address` (any spelling of it) has an enabled account: a new reset token, which
     retires the older ones, and the e-mail that carries it. Runs after the response."""
     async with SessionFactory() as session:
-        user = await users.find_by_email(session, address)
+        # FOR SHARE: a change of the address in flight is waited for, after which the old
+        # address has no account; a change that comes later waits for this token, then retires
+        # it. (SQLite: the transaction holds the write lock anyway.)
+        of_address = select(User).where(col(User.email_key) == email_key(address))
+        user = (await session.exec(of_address.with_for_update(read=True))).first()
         if user is None or user.disabled:
             return
         token = new_opaque_token()
@@ -60,16 +64,18 @@ async def reset_password(session: AsyncSession, data: PasswordResetConfirm) -> N
     if found is None:
         raise BadRequest(INVALID_TOKEN)
     hashed = await hash_password(data.new_password)
+    # The account's row first, locked, as every change of an account takes it: a change of its
+    # password or address in flight waits for this reset (then finds its session ended), or
+    # committed first and retired the token.
+    user = await users.lock_account(session, found.user_id)
     # One statement takes the token: of concurrent resets with it, exactly one gets it.
     taken = delete(PasswordResetToken).where(
         col(PasswordResetToken.token_hash) == digest,
         col(PasswordResetToken.expires_at) > utcnow(),
     )
-    user_id: int | None = (
-        await session.exec(taken.returning(col(PasswordResetToken.user_id)))
-    ).scalar()
-    user = await users.find_user(session, user_id) if user_id is not None else None
-    if user is None or user.disabled:  # a disabled account's pending links stop working too
+    token_taken = (await session.exec(taken.returning(col(PasswordResetToken.user_id)))).first()
+    # A disabled account's pending links stop working too.
+    if token_taken is None or user is None or user.disabled:
         await session.rollback()
         raise BadRequest(INVALID_TOKEN)
     async with users.changing_account(session, gone=BadRequest(INVALID_TOKEN)):

@@ -9,6 +9,7 @@ from app.api.deps import Admin, SearchText, SessionDep, UserId
 from app.api.responses import error_responses
 from app.models import MAX_ID, UserAdmin, UserAdminUpdate
 from app.services import admin
+from app.services.users import LAST_ADMIN
 
 router = APIRouter(
     prefix="/admin/users",
@@ -65,8 +66,8 @@ async def read_user(session: SessionDep, _: Admin, user_id: UserId) -> UserAdmin
             400,
             409,
             413,
-            _409="An admin's change to their own account",
-            detail_409="Admins cannot disable or demote themselves",
+            _409="An admin's change to their own account, or to the last enabled admin",
+            detail_409=["Admins cannot disable or demote themselves", LAST_ADMIN],
         ),
     },
 )
@@ -74,7 +75,8 @@ async def update_user(
     session: SessionDep, me: Admin, user_id: UserId, data: UserAdminUpdate
 ) -> UserAdmin:
     """Disable or enable an account, make or unmake an admin. Disabling ends every session of
-    the account at once; its posts are hidden from everyone but admins until it is enabled."""
+    the account at once; its posts are hidden from everyone but admins until it is enabled.
+    At least one enabled admin always remains (409)."""
     return await admin.update_user(session, me, user_id, data)
 
 
@@ -87,11 +89,12 @@ async def update_user(
         **NOT_FOUND,
         **error_responses(
             409,
-            _409="An admin's own account (they use DELETE /users/me)",
-            detail_409="Admins cannot delete themselves here",
+            _409="An admin's own account (they use DELETE /users/me), or the last enabled admin",
+            detail_409=["Admins cannot delete themselves here", LAST_ADMIN],
         ),
     },
 )
 async def delete_user(session: SessionDep, me: Admin, user_id: UserId) -> None:
-    """Delete an account, with its posts, votes and sessions."""
+    """Delete an account, with its posts, votes and sessions; not the last enabled admin
+    (409)."""
     await admin.delete_user(session, me, user_id)
