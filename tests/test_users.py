@@ -144,8 +144,8 @@ async def test_register_existing_email_in_other_letter_case_is_409(client: Async
         assert response.json() == {"detail": "Email already registered"}
 
 
-# SQLite's lower() folds ASCII letters only, and the unique index is on lower(email): on
-# SQLite (the local development default) non-ASCII letters in emails are compared as written.
+# Non-ASCII letters in another case are the same address: `email_key` (app/models/users.py)
+# case-folds the whole address in Python and stores it, so SQLite compares them as PostgreSQL does.
 @pytest.mark.postgres_only
 async def test_register_existing_non_ascii_email_in_other_letter_case_is_409(
     client: AsyncClient,
