@@ -114,7 +114,7 @@ def _freeze_startup_objects() -> None:
     as long as the process. Every collection of the oldest generation walked all of them: under
     a write load, a pause of 70 to 108 ms every second or two, 10 to 19% of the worker's CPU.
     Frozen (moved to the permanent generation, `gc.freeze`), they are no longer walked; what
-    requests leave behind is still collected as before (bench/README.md).
+    requests leave behind is still collected as before (docs/performance.md, bench/README.md).
     """
     gc.collect()  # garbage made during start-up is freed, not frozen
     gc.freeze()
@@ -128,13 +128,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await _prepare_development_database()
     else:
         await _report_schema()
-    if settings.ENVIRONMENT == "production" and settings.email_backend == "console":
-        logger.warning(
-            "EMAIL_BACKEND is console: no e-mail will leave; password-reset messages (and their "
-            "tokens) are written to this log. To send them, set SMTP_HOST, SMTP_USERNAME, "
-            "SMTP_PASSWORD and EMAIL_FROM from your e-mail provider, and leave EMAIL_BACKEND "
-            "unset (or smtp)."
-        )
+    for warning in settings.production_warnings():
+        logger.warning("%s", warning)
     await prepare_dummy_hash()
     _freeze_startup_objects()
     yield

@@ -1,1 +1,2 @@
-"""Load benchmark of the posts API on PostgreSQL: `uv run python -m bench.run` (see README.md)."""
+"""Load benchmark of the posts API on PostgreSQL: `uv run python -m bench.run`
+(see bench/README.md)."""

@@ -7,6 +7,7 @@ from alembic import context
 from alembic.operations.ops import MigrationScript
 from alembic.runtime.migration import MigrationContext, MigrationInfo
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -39,13 +40,20 @@ def number_in_sequence(
     migration_context: MigrationContext, revision: object, directives: list[MigrationScript]
 ) -> None:
     """New revisions continue the numbered sequence (0001, 0002, ...: `..._0005_add_x.py` with
-    revision "0005") instead of Alembic's random ids, unless `--rev-id` names one."""
+    revision "0005") instead of Alembic's random ids, unless `--rev-id` names one. Refused while
+    the database is at a revision that is not in migrations/versions: the new one would take
+    that revision's number, and the database would count it as applied."""
+    scripts = ScriptDirectory.from_config(config)
+    known = {script.revision for script in scripts.walk_revisions()}
+    current = migration_context.get_current_revision()
+    if current is not None and current not in known:
+        raise CommandError(
+            f"the database is at revision {current}, which is not in migrations/versions: "
+            "put that file back first (docs/operations.md, 'Undo a revision')"
+        )
     if config.cmd_opts is not None and getattr(config.cmd_opts, "rev_id", None):
         return
-    scripts = ScriptDirectory.from_config(config)
-    numbers = [
-        int(script.revision) for script in scripts.walk_revisions() if script.revision.isdigit()
-    ]
+    numbers = [int(revision) for revision in known if revision.isdigit()]
     for offset, script in enumerate(directives, start=1):
         script.rev_id = f"{max(numbers, default=0) + offset:04d}"
 

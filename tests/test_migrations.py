@@ -12,6 +12,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.util.exc import CommandError
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
@@ -147,12 +148,12 @@ def test_accounts_that_become_one_address_stop_the_migration_and_are_named(
 def test_a_generated_revision_is_numbered_in_sequence_and_passes_the_linters_quietly(
     scratch_database: TestDatabase, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    """`alembic revision --autogenerate` (README, Migrations) writes the next revision of the
-    numbered sequence (0005 after 0004, in `..._0005_<message>.py`), in a file that `ruff check`
-    and `ruff format --check` accept as generated (the post-write hooks in pyproject.toml format,
-    then fix it), and says nothing alarming on the way (no "line too long ... remaining" from a
-    linter run before the formatter). Generated into a copy of the project's Alembic set-up, so
-    migrations/versions is untouched."""
+    """`alembic revision --autogenerate` (docs/operations.md, "Changing the schema") writes the next
+    revision of the numbered sequence (0005 after 0004, in `..._0005_<message>.py`), in a file that
+    `ruff check` and `ruff format --check` accept as generated (the post-write hooks in
+    pyproject.toml format, then fix it), and says nothing alarming on the way (no "line too long ...
+    remaining" from a linter run before the formatter). Generated into a copy of the project's
+    Alembic set-up, so migrations/versions is untouched."""
     shutil.copy(PROJECT_ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     shutil.copytree(
         PROJECT_ROOT / "migrations",
@@ -193,3 +194,10 @@ def test_a_generated_revision_is_numbered_in_sequence_and_passes_the_linters_qui
     command.revision(config, message="move some data")
     (plain,) = (tmp_path / "migrations" / "versions").glob("*move_some_data.py")
     assert plain.name.endswith(f"-{int(next_number) + 1:04d}_move_some_data.py")
+
+    # The database at a revision whose file is gone (deleted after it was applied): a new
+    # revision would take its number and be counted as applied, so none is made.
+    asyncio.run(_execute(scratch_database.url, "UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(CommandError, match="revision 9999, which is not in migrations/versions"):
+        command.revision(config, message="lost")
+    assert not list((tmp_path / "migrations" / "versions").glob("*lost.py"))

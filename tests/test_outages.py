@@ -15,9 +15,10 @@ the database, lock its tables and kill its backends:
 - steady mixed load across a fast and an immediate (crash) restart: no 5xx other than 503, and
   every post confirmed with 201 exists afterwards.
 
-The measured timings go to test-artifacts/outage-timings.json (README, "When the database is
-down", has the figures). They run once, in the PostgreSQL run of the suite (the cluster is their
-own either way). Without PostgreSQL binaries they are skipped, except in CI, where they fail.
+The measured timings go to test-artifacts/outage-timings.json (docs/operations.md, "When the
+database is down", has the figures). They run once, in the PostgreSQL run of the suite (the
+cluster is their own either way). Without PostgreSQL binaries they are skipped, except in CI,
+where they fail.
 """
 
 from __future__ import annotations
@@ -352,7 +353,7 @@ async def test_database_stopped_then_back(
     cluster: PgCluster, start_app: StartApp, timings: dict[str, Any], db_settings: dict[str, str]
 ) -> None:
     """With the test settings every endpoint is tried, and the database stays down a while;
-    with the defaults (slower to give up) only the two the README quotes."""
+    with the defaults (slower to give up) only the two docs/operations.md quotes."""
     defaults = db_settings is DEFAULT_DB_SETTINGS
     server = await start_app(db_settings)
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:

@@ -106,6 +106,29 @@ def test_production_writes_emails_to_the_log_until_an_smtp_server_is_set() -> No
     assert development.email_backend == "console"
 
 
+def test_production_warns_when_reset_links_would_point_at_the_server_itself() -> None:
+    """Mails that leave carry PASSWORD_RESET_URL: its default (the API on 127.0.0.1) works on
+    that machine only, so production starts with a warning until it is set."""
+    smtp = {"SMTP_HOST": "smtp.example.com"}
+    sending = Settings(
+        ENVIRONMENT="production",
+        SECRET_KEY=GOOD_KEY,
+        _env_file=None,
+        **smtp,  # type: ignore[arg-type]
+    )
+    (warning,) = sending.production_warnings()
+    assert "PASSWORD_RESET_URL is not set" in warning and "127.0.0.1" in warning
+    set_up = Settings(
+        ENVIRONMENT="production",
+        SECRET_KEY=GOOD_KEY,
+        PASSWORD_RESET_URL="https://posts.example/reset-password?token={token}",
+        _env_file=None,
+        **smtp,  # type: ignore[arg-type]
+    )
+    assert set_up.production_warnings() == []
+    assert Settings(ENVIRONMENT="development", _env_file=None).production_warnings() == []
+
+
 def test_the_documented_docker_run_starts_and_says_that_no_email_leaves(tmp_path: Path) -> None:
     """README, Deploying, and the Dockerfile's header: `docker run -e DATABASE_URL=... -e
     SECRET_KEY=... posts-api`, i.e. the image's ENVIRONMENT=production and those two only."""

@@ -408,7 +408,8 @@ async def test_redis_keys_are_prefixed_and_expire(
 async def test_redis_down_falls_back_to_local_limits_without_500(
     client: AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Documented choice (README, Rate limits): count in this process until Redis is back."""
+    """Documented choice (docs/operations.md, "Rate limits"): count in this process until Redis
+    is back."""
     buckets = RedisBuckets.from_url(f"redis://127.0.0.1:{free_port()}/0", "unused:")
     user = await create_user(client)
     with (

@@ -146,7 +146,6 @@ async def test_register_existing_email_in_other_letter_case_is_409(client: Async
 
 # Non-ASCII letters in another case are the same address: `email_key` (app/models/users.py)
 # case-folds the whole address in Python and stores it, so SQLite compares them as PostgreSQL does.
-@pytest.mark.postgres_only
 async def test_register_existing_non_ascii_email_in_other_letter_case_is_409(
     client: AsyncClient,
 ) -> None:
@@ -156,7 +155,6 @@ async def test_register_existing_non_ascii_email_in_other_letter_case_is_409(
     assert response.json() == {"detail": "Email already registered"}
 
 
-@pytest.mark.postgres_only
 async def test_login_with_a_non_ascii_email_in_other_letter_case(client: AsyncClient) -> None:
     await create_user(client, email="Élodie.Ünal@example.com")
     assert await can_login(client, "élodie.ünal@example.com", DEFAULT_PASSWORD)

@@ -27,13 +27,15 @@ def server_options(config: Settings | None = None) -> dict[str, Any]:
         # The client address (rate limits, logs) and scheme come from X-Forwarded-For / -Proto
         # only when the peer is in FORWARDED_ALLOW_IPS (default 127.0.0.1): trusting "*" on a
         # server reachable directly would let anyone pick their address. The image sets "*"
-        # for Render and Railway, whose proxy is the only way in (README, "Rate limits").
+        # for Render and Railway, whose proxy is the only way in (docs/operations.md, "Rate
+        # limits").
         "proxy_headers": True,
         "forwarded_allow_ips": config.FORWARDED_ALLOW_IPS,
         "access_log": False,  # the app logs each request itself, with its request id
         "timeout_graceful_shutdown": 20,
-        # Slow and greedy clients (README): httptools with a deadline and a size cap on request
-        # heads (app/web/http_protocol.py); bodies and exact size limits are request_limits.py's.
+        # Slow and greedy clients (docs/operations.md): httptools with a deadline and a size cap
+        # on request heads (app/web/http_protocol.py); bodies and exact size limits are
+        # request_limits.py's.
         "http": "app.web.http_protocol:BoundedHttpToolsProtocol",
         "ws": "none",  # no WebSocket routes: upgrade requests stay plain HTTP
         "server_header": False,  # no `server: uvicorn` on every answer (API.md)

@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(default=15, ge=1, le=60 * 24)
     BCRYPT_ROUNDS: int = Field(default=12, ge=4, le=31)
 
-    # Sessions and password resets (README, "Sessions and tokens", "Password reset").
+    # Sessions and password resets (docs/accounts.md).
     # A session ends when its refresh token goes unused this long.
     REFRESH_TOKEN_EXPIRE_DAYS: int = Field(default=30, ge=1, le=365)
     PASSWORD_RESET_EXPIRE_MINUTES: int = Field(default=30, ge=1, le=60 * 24)
@@ -178,7 +178,7 @@ class Settings(BaseSettings):
     # addresses or networks, "*" for any). Anyone else could fake their address past the limits.
     FORWARDED_ALLOW_IPS: str = "127.0.0.1"
 
-    # Slow and greedy clients (README): `python -m app.serve`'s bounds, per worker process.
+    # Slow and greedy clients (docs/operations.md): `python -m app.serve`'s bounds, per worker.
     # Open connections (idle keep-alives included) past which uvicorn answers 503.
     LIMIT_CONCURRENCY: int = Field(default=1000, ge=1)
     BACKLOG: int = Field(default=2048, ge=1, description="connections queued before accept")
@@ -280,6 +280,26 @@ class Settings(BaseSettings):
                 "any website could call the API with the user's credentials"
             )
         return problems
+
+    def production_warnings(self) -> list[str]:
+        """What works in production but is likely not what the operator wants: said loudly in
+        the log at start-up (empty elsewhere)."""
+        if self.ENVIRONMENT != "production":
+            return []
+        if self.email_backend == "console":
+            return [
+                "EMAIL_BACKEND is console: no e-mail will leave; password-reset messages (and "
+                "their tokens) are written to this log. To send them, set SMTP_HOST, "
+                "SMTP_USERNAME, SMTP_PASSWORD and EMAIL_FROM from your e-mail provider, and "
+                "leave EMAIL_BACKEND unset (or smtp)."
+            ]
+        if "PASSWORD_RESET_URL" not in self.model_fields_set:
+            return [
+                f"PASSWORD_RESET_URL is not set: reset e-mails link to {self.PASSWORD_RESET_URL}, "
+                "which works on this machine only. Set it to your front end's reset page, or to "
+                "this API's own page: https://<your domain>/reset-password?token={token}"
+            ]
+        return []
 
     def refuse_unsafe_production(self, *, serving: bool = True) -> None:
         """Stop the process with a clear message instead of running with unsafe settings."""

@@ -82,12 +82,12 @@ def schema_advice(current: str | None, environment: str) -> str | None:
             return (
                 f"the database is at revision {current}, which is not in migrations/versions "
                 "(a revision file deleted after it was applied?): put the file back and "
-                "`uv run alembic downgrade -1`, or see README, Migrations, 'Undo a revision'"
+                "`uv run alembic downgrade -1`, or see docs/operations.md, 'Undo a revision'"
             )
         return (
             f"the database is at revision {current}, which is not in migrations/versions "
             "(a newer version of the code migrated it, or a revision file was deleted after it "
-            "was applied): deploy the code that has it, or see README, Migrations, "
+            "was applied): deploy the code that has it, or see docs/operations.md, "
             "'Undo a revision'"
         )
     behind = f"the database schema is at revision {current or 'none'}, the code needs {SCHEMA_HEAD}"
@@ -111,7 +111,7 @@ def migration_error_message(error: BaseException) -> str:
         return (
             f"the migration cannot run: {error}\n"
             "a revision file missing or edited after it was applied? "
-            "See README, Migrations, 'Undo a revision'."
+            "See docs/operations.md, 'Undo a revision'."
         )
     if isinstance(error, DBAPIError | OSError) and can_heal(error):
         return f"the database cannot be reached: {connection_problem(error)}"

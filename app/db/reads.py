@@ -7,12 +7,12 @@ whose comments these are), the same statement says whether the caller may see th
 `behind_gate` raises the caller's error when the gate finds nothing, and answers the rows
 (maybe none) otherwise.
 
-The statements run On PostgreSQL the
-compiled SQL goes straight to psycopg, on the connection as the pool lends it (in autocommit):
-the session's machinery (BEGIN, ORM result processing, ROLLBACK) and even SQLAlchemy's
-Connection around the statement cost more than the query itself (README, "The read path"), and
-a single SELECT needs none of it (it is atomic on its own). On SQLite it runs through
-SQLAlchemy Core. Writes, and the reads that follow a write, keep the session.
+On PostgreSQL the compiled SQL goes straight to psycopg, on the connection as the pool lends
+it (in autocommit): the session's machinery (BEGIN, ORM result processing, ROLLBACK) and even
+SQLAlchemy's Connection around the statement cost more than the query itself
+(docs/performance.md, "The read path"), and a single SELECT needs none of it (it is atomic on
+its own). On SQLite it runs through SQLAlchemy Core. Writes, and the reads that follow a write,
+keep the session.
 """
 
 from collections.abc import AsyncIterator, Mapping, Sequence

@@ -4,7 +4,7 @@ the pool for a connection.
 SQLAlchemy's asyncio pool hands a returned connection to whichever request asks next (not the
 one that waited longest) and starts a timer task per waiting request. With more concurrent
 requests than connections, that cost 7 to 24% of the feed's throughput and doubled its p99
-(README, "The read path"). The hot paths (the read path, app/db/reads.py, and the
+(docs/performance.md, "The read path"). The hot paths (the read path, app/db/reads.py, and the
 one-statement writes, app/db/statements.py) take a turn here first, so that the pool only ever
 sees as many of them as it has connections, and reads and writes wait in one queue.
 """

@@ -23,7 +23,8 @@ class RateLimited(ServiceError):
 
 
 class RateLimits:
-    """The API's limits (README, "Rate limits"), over one backend; `None` turns them off."""
+    """The API's limits (docs/operations.md, "Rate limits"), over one backend; `None` turns them
+    off."""
 
     def __init__(
         self,

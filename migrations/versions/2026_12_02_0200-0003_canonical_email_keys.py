@@ -41,7 +41,7 @@ def _keys(users: Sequence[sa.Row[tuple[int, str]]]) -> dict[str, list[tuple[int,
 def _collisions_message(collisions: list[list[tuple[int, str]]]) -> str:
     lines = [
         f"{len(collisions)} group(s) of accounts have addresses that are one address under the "
-        "canonical form (README, 'One address, one account'); nothing was changed:"
+        "canonical form (docs/accounts.md, 'One address, one account'); nothing was changed:"
     ]
     for accounts in collisions:
         lines.append("  " + ", ".join(f"user {user_id} <{email}>" for user_id, email in accounts))
