@@ -36,7 +36,7 @@ async def _capture(
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
 
         async def recording_fetch(
-            query: reads.Query, params: Any, *, prepare: bool | None = None
+            query: reads.Compiled, params: Any, *, prepare: bool | None = None
         ) -> Any:
             captured.append(Captured(query.sql, dict(params)))
             cursor = await connection.execute(query.sql, params, prepare=prepare)

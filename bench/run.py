@@ -78,6 +78,9 @@ SCENARIOS: dict[str, tuple[str, str, bool]] = {
     "update": ("update", "writer", False),
     "patch": ("patch", "writer", False),
     "delete": ("delete", "writer", False),
+    # A post's comments (two per seeded post), and commenting on posts (bench/lua/comment*.lua).
+    "comments": ("comments", "reader", True),
+    "comment": ("comment", "writer", False),
     "mixed": ("list", "reader", False),  # list while 16 logins run (see run_mixed)
     "login": ("login", "none", False),
 }

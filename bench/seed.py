@@ -28,10 +28,11 @@ Log = Callable[[str], None]  # prints a progress line
 PASSWORD = "bench-password"
 EMAIL_DOMAIN = "bench.example"
 VOTES_PER_POST = 5
+COMMENTS_PER_POST = 2
 BCRYPT_COST = 12  # production's (the app runs with BCRYPT_ROUNDS=12 here, bench/server.py)
 # Bump when the seed rules below change: a kept database with another marker is re-seeded.
 # It is part of the database's name too (see Dataset.name).
-SEED_VERSION = 2
+SEED_VERSION = 3
 
 # 200 title words, none a substring of another, so `search=<word>` matches exactly the titles
 # holding that word. A title has 4 of them, so each word is in about 2% of the titles.
@@ -93,6 +94,10 @@ class Dataset:
         return self.posts * VOTES_PER_POST
 
     @property
+    def comments(self) -> int:
+        return self.posts * COMMENTS_PER_POST
+
+    @property
     def published(self) -> int:
         """Posts 10, 20, 30, ... are drafts; every other post is published."""
         return self.posts - self.posts // 10
@@ -102,7 +107,7 @@ class Dataset:
         # Stored as the database's comment once the seed has committed.
         return (
             f"posts-api bench seed v{SEED_VERSION}: users={self.users} posts={self.posts} "
-            f"votes={self.votes}"
+            f"votes={self.votes} comments={self.comments} (where the schema has comments)"
         )
 
 
@@ -167,7 +172,7 @@ def prepare(server_url: str, dataset: Dataset, log: Log) -> Prepared:
             # New indexes (expression indexes above all) need statistics. Otherwise a kept
             # database keeps those of its seed, so that its plans stay the same between runs.
             with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute("ANALYZE users, posts, votes")
+                conn.execute("ANALYZE users, posts, votes")  # comments: a new seed (its marker)
         problem = reuse_problem(url, dataset)
         if problem is None:
             log(f"reusing database {dataset.name} (seeded earlier)")
@@ -206,10 +211,20 @@ def reuse_problem(url: str, dataset: Dataset) -> str | None:
             "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM posts), "
             "(SELECT count(*) FROM votes)"
         ).fetchone()
-    expected = (dataset.users, dataset.posts, dataset.votes)
-    if counts != expected:
-        return f"row counts (users, posts, votes) are {counts}, expected {expected}"
+        expected = (dataset.users, dataset.posts, dataset.votes)
+        if counts != expected:
+            return f"row counts (users, posts, votes) are {counts}, expected {expected}"
+        if has_comments(conn):
+            (comments,) = conn.execute("SELECT count(*) FROM comments").fetchone() or (0,)
+            if comments != dataset.comments:
+                return f"{comments} comments, expected {dataset.comments}"
     return None
+
+
+def has_comments(conn: psycopg.Connection) -> bool:
+    """Whether the schema has comments (an earlier commit's, for bench.compare, may not)."""
+    found = conn.execute("SELECT to_regclass('comments')").fetchone()
+    return found is not None and found[0] is not None
 
 
 def remove_bench_leftovers(url: str, dataset: Dataset) -> None:
@@ -235,6 +250,8 @@ def remove_bench_leftovers(url: str, dataset: Dataset) -> None:
         if found is not None and found[0] is not None:  # not in an earlier commit's schema
             conn.execute("DELETE FROM sessions")  # every session here is a run's login
             tables += ["sessions", "refresh_tokens"]
+        if has_comments(conn):  # a run's comments went with its users and posts
+            tables.append("comments")
         conn.execute(sql.SQL("VACUUM {}").format(sql.SQL(", ").join(map(sql.Identifier, tables))))
         for table in tables:
             conn.execute(sql.SQL("REINDEX TABLE {}").format(sql.Identifier(table)))
@@ -251,7 +268,7 @@ SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
 FROM pg_index i
 JOIN pg_class t ON t.oid = i.indrelid
 WHERE t.relnamespace = 'public'::regnamespace
-  AND t.relname IN ('users', 'posts', 'votes')
+  AND t.relname IN ('users', 'posts', 'votes', 'comments')
   AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
 """
 
@@ -319,6 +336,21 @@ FROM generate_series(0, %(votes)s - 1) AS j
 """
 
 
+# COMMENTS_PER_POST comments per post (drafts included, like votes: each post's count costs
+# the same), a few milliseconds after their post, in the order of the index that the list and
+# the count read. Their authors are spread over the users like the voters.
+_COMMENTS = """
+INSERT INTO comments (post_id, author_id, body, created_at)
+SELECT j / %(comments_per_post)s + 1,
+       ((j / %(comments_per_post)s + 1) * 13
+         + (j %% %(comments_per_post)s) * 2909) %% %(users)s + 1,
+       'Comment ' || j || ' of the benchmark dataset: short, as most comments are.',
+       now() - (%(posts)s - (j / %(comments_per_post)s + 1)) * interval '1 second'
+         + (j %% %(comments_per_post)s + 1) * interval '10 milliseconds'
+FROM generate_series(0, %(comments)s - 1) AS j
+"""
+
+
 def password_hash() -> bytes:
     """A bcrypt hash of PASSWORD, with the app's algorithm and production cost (12)."""
     return bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(BCRYPT_COST))
@@ -342,6 +374,8 @@ def seed(url: str, dataset: Dataset, log: Log) -> None:
         "posts": dataset.posts,
         "votes": dataset.votes,
         "per_post": VOTES_PER_POST,
+        "comments": dataset.comments,
+        "comments_per_post": COMMENTS_PER_POST,
         "vocabulary": VOCABULARY,
         "rare": RARE_WORD,
         "rare_every": RARE_EVERY,
@@ -360,7 +394,10 @@ def seed(url: str, dataset: Dataset, log: Log) -> None:
         for name, _ in indexes:
             conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
         users = _users_insert(conn)
-        for table, statement in (("users", users), ("posts", _POSTS), ("votes", _VOTES)):
+        loads = [("users", users), ("posts", _POSTS), ("votes", _VOTES)]
+        if has_comments(conn):
+            loads.append(("comments", _COMMENTS))
+        for table, statement in loads:
             started = time.monotonic()
             conn.execute(statement, params)
             log(f"  {table}: {time.monotonic() - started:.1f}s")
@@ -370,6 +407,7 @@ def seed(url: str, dataset: Dataset, log: Log) -> None:
         log(f"  {len(indexes)} secondary indexes: {time.monotonic() - started:.1f}s")
         conn.execute("SET LOCAL session_replication_role = origin")
         # The app inserts without ids: its sequences must start past the explicit ones.
+        # (Comments were inserted without ids: their sequence is right already.)
         for table in ("users", "posts"):
             conn.execute(
                 sql.SQL(
@@ -385,7 +423,8 @@ def seed(url: str, dataset: Dataset, log: Log) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         # VACUUM, not only ANALYZE: it sets hint bits and the visibility map now, instead of
         # autovacuum doing it (and the first readers writing hint bits) during a scenario.
-        conn.execute("VACUUM (ANALYZE) users, posts, votes")
+        tables = "users, posts, votes" + (", comments" if has_comments(conn) else "")
+        conn.execute(f"VACUUM (ANALYZE) {tables}")
         with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
             conn.execute("CHECKPOINT")  # flush the load now rather than mid-measurement
     log(f"  vacuum, analyze, checkpoint: {time.monotonic() - started:.1f}s")
@@ -395,7 +434,8 @@ def warn_about_triggers(conn: psycopg.Connection, log: Log) -> None:
     """Seeding disables triggers: say so if the schema has some (e.g. vote counters)."""
     rows = conn.execute(
         "SELECT tgrelid::regclass::text, tgname FROM pg_trigger "
-        "WHERE NOT tgisinternal AND tgrelid::regclass::text IN ('users', 'posts', 'votes')"
+        "WHERE NOT tgisinternal "
+        "AND tgrelid::regclass::text IN ('users', 'posts', 'votes', 'comments')"
     ).fetchall()
     for table, name in rows:
         log(

@@ -67,8 +67,9 @@ function common.init_published()
   published = common.published_count(common.env_number("BENCH_POSTS"))
 end
 
-function common.get_random_published(prefix)
-  return wrk.format("GET", prefix .. common.published_id(math.random(0, published - 1)))
+function common.get_random_published(prefix, suffix)
+  local id = common.published_id(math.random(0, published - 1))
+  return wrk.format("GET", prefix .. id .. (suffix or ""))
 end
 
 -- For the scripts that change the thread's own posts (update, patch, delete; see
