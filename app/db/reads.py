@@ -1,10 +1,10 @@
 """The read path: SELECTs built once with SQLAlchemy, run as a single statement each on a
 connection of the engine's one pool, outside the ORM session.
 
-`Query(Model, rows)` is what a service declares: its rows become `Model`s by column name
-(app/db/rows.py). With a `gate`, a SELECT of one row or none (the caller's session, the post
-whose comments these are), the same statement says whether the caller may see the rows at all:
-`behind_gate` raises the caller's error when the gate finds nothing, and answers the rows
+`Query(Model, rows, gate=...)` is what a service declares: its rows become `Model`s by column
+name (app/db/rows.py), behind a gate, a SELECT of one row or none (the caller's session, the
+post whose comments these are): the same statement says whether the caller may see the rows at
+all. `behind_gate` raises the caller's error when the gate finds nothing, and answers the rows
 (maybe none) otherwise.
 
 On PostgreSQL the compiled SQL goes straight to psycopg, on the connection as the pool lends
@@ -54,41 +54,32 @@ def _ordered(columns: ColumnCollection[str, Any], names: Sequence[str]) -> list[
 
 
 class Query(Generic[M]):
-    """A SELECT of `model`s, in the order of the model's columns `order_by` ("-name":
-    descending). With a `gate`, its `rows` come after the gate's one column."""
+    """A SELECT of `model`s behind a `gate` (a SELECT of one row or none), in the order of the
+    model's columns `order_by` ("-name": descending)."""
 
     def __init__(
-        self,
-        model: type[M],
-        rows: Select[Any],
-        *,
-        gate: Select[Any] | None = None,
-        order_by: Sequence[str] = (),
+        self, model: type[M], rows: Select[Any], *, gate: Select[Any], order_by: Sequence[str] = ()
     ) -> None:
-        rows = rows.order_by(*_ordered(rows.selected_columns, order_by))
-        self.gated = gate is not None
-        if gate is not None:
-            opened = gate.subquery("gate")
-            page = rows.add_columns(literal_column("1", Integer).label(_FOUND)).subquery("page")
-            rows = (
-                sql_select(opened.c[0].label(_GATE), *page.c)
-                .select_from(opened.outerjoin(page, true()))
-                .order_by(*_ordered(page.c, order_by))
-            )
-        self.compiled = Compiled(rows)
-        self.shape = Shape(model, rows, ignore=(_GATE, _FOUND) if self.gated else ())
-        self._found_at = list(rows.selected_columns.keys()).index(_FOUND) if self.gated else 0
-
-    async def all(self, params: Mapping[str, Any], *, prepare: bool | None = None) -> list[M]:
-        assert not self.gated, "a gated query: use behind_gate"
-        return self.shape.all(await fetch(self.compiled, params, prepare=prepare))
+        opened = gate.subquery("gate")
+        page = (
+            rows.order_by(*_ordered(rows.selected_columns, order_by))
+            .add_columns(literal_column("1", Integer).label(_FOUND))
+            .subquery("page")
+        )
+        statement = (
+            sql_select(opened.c[0].label(_GATE), *page.c)
+            .select_from(opened.outerjoin(page, true()))
+            .order_by(*_ordered(page.c, order_by))
+        )
+        self.compiled = Compiled(statement)
+        self.shape = Shape(model, statement, ignore=(_GATE, _FOUND))
+        self._found_at = list(statement.selected_columns.keys()).index(_FOUND)
 
     async def behind_gate(
         self, params: Mapping[str, Any], *, closed: ServiceError, prepare: bool | None = None
     ) -> list[M]:
         """The rows (none, when there are none); `closed` is raised when the gate finds no row
         (the caller's session has ended: 401; the post is not one they see: 404, ...)."""
-        assert self.gated, "no gate: use all"
         rows = await fetch(self.compiled, params, prepare=prepare)
         if not rows:
             raise closed
