@@ -59,7 +59,7 @@ async def reset_password(session: AsyncSession, data: PasswordResetConfirm) -> N
     await session.commit()  # no transaction held while bcrypt runs
     if found is None:
         raise BadRequest(INVALID_TOKEN)
-    hashed = await hash_password(data.new_password)
+    hashed = await hash_password(data.new_password, account=f"user {found.user_id}")
     # One statement takes the token: of concurrent resets with it, exactly one gets it.
     taken = delete(PasswordResetToken).where(
         col(PasswordResetToken.token_hash) == digest,

@@ -45,7 +45,7 @@ async def changing_account(
 
 
 async def register(session: AsyncSession, data: UserCreate) -> User:
-    hashed = await hash_password(data.password)
+    hashed = await hash_password(data.password, account=email_key(data.email))
     user = User.model_validate(
         data, update={"hashed_password": hashed, "email_key": email_key(data.email)}
     )
@@ -79,7 +79,9 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
     """The user if the password matches; unknown emails cost the same bcrypt time."""
     user = await find_by_email(session, email)
     await _release_connection(session)
-    if not await verify_password(password, user.hashed_password if user else None):
+    if not await verify_password(
+        password, user.hashed_password if user else None, account=email_key(email)
+    ):
         return None
     return user
 
@@ -89,10 +91,16 @@ async def update_me(session: AsyncSession, user: User, data: UserUpdate) -> User
     # The model guarantees current_password is present when email or password changes.
     if "email" in changes or "password" in changes:
         await _release_connection(session)  # the token check's transaction
-        if not await verify_password(data.current_password or "", user.hashed_password):
+        if not await verify_password(
+            data.current_password or "", user.hashed_password, account=user.email_key
+        ):
             raise Forbidden("Current password is incorrect")
     new_password = changes.pop("password", None)
-    hashed = await hash_password(new_password) if new_password is not None else None
+    hashed = (
+        await hash_password(new_password, account=user.email_key)
+        if new_password is not None
+        else None
+    )
     if "email" in changes:
         changes["email_key"] = email_key(changes["email"])
     async with changing_account(session):
