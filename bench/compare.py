@@ -22,14 +22,21 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from bench import seed, writes
+from bench.cpu import CpuSplit, CpuWatch
 from bench.run import (
     DEFAULT_SERVER,
+    LOGIN_ROWS,
     SCENARIOS,
     USERS,
     Load,
     floor_server,
     log,
+    measure_bcrypt,
+    reference_server,
+    run_flood,
     run_mixed,
     run_scenario,
     scenario_env,
@@ -48,6 +55,9 @@ class Side:
     results: dict[str, list[WrkResult]] = field(default_factory=dict)
     # CPU time the server's process spent per response, in µs (mixed: over both halves).
     cpu_us: dict[str, list[float]] = field(default_factory=dict)
+    # Login rows: logins/s as a share of the round's bcrypt capacity (%), and where the CPU went.
+    capacity_pct: dict[str, list[float]] = field(default_factory=dict)
+    splits: dict[str, list[CpuSplit]] = field(default_factory=dict)
 
 
 @dataclass
@@ -56,15 +66,17 @@ class Running:
 
     app: Server
     floor: Server | None  # when `floor` is compared
+    reference: Server | None  # when `reference` is compared
     envs: dict[str, dict[str, str]]  # per kind of tokens (run.scenario_env)
     database_url: str
     run_id: str  # its writers' (bench/writes.py)
 
 
-def measure(name: str, running: Running, load: Load) -> tuple[list[WrkResult], float]:
+def measure(name: str, running: Running, load: Load) -> tuple[list[WrkResult], float, CpuSplit]:
     """One measured run of scenario `name` (after its warm-up, if it gets one) on one side:
-    its results (two for mixed) and the server's CPU µs per response."""
-    server = running.floor if name == "floor" else running.app
+    its results (two for mixed), the server's CPU µs per response, and where the machine's
+    CPU went."""
+    server = {"floor": running.floor, "reference": running.reference}.get(name, running.app)
     assert server is not None
     _, kind, warm = SCENARIOS[name]
     env = {
@@ -75,12 +87,18 @@ def measure(name: str, running: Running, load: Load) -> tuple[list[WrkResult], f
         run_scenario(name, server.url, env, Load(load.warmup, load.connections, 0))
     cpu_before = cpu_seconds(server.pid)
     measured = Load(load.duration, load.connections, 0)
-    if name == "mixed":
-        results = list(run_mixed(server.url, env, running.envs["none"], measured))
-    else:
-        results = [run_scenario(name, server.url, env, measured)]
+    database = make_url(running.database_url).database or ""
+    with CpuWatch(server.pid, database) as watch:
+        if name == "mixed":
+            results = list(run_mixed(server.url, env, running.envs["none"], measured))
+        elif name == "login-during-flood":
+            results = list(run_flood(server.url, env, running.envs["none"], measured))
+        else:
+            results = [run_scenario(name, server.url, env, measured)]
     responses = sum(r.rps * r.duration_s for r in results)
-    return results, 1e6 * (cpu_seconds(server.pid) - cpu_before) / max(responses, 1)
+    cpu = 1e6 * (cpu_seconds(server.pid) - cpu_before) / max(responses, 1)
+    assert watch.split is not None
+    return results, cpu, watch.split
 
 
 def _git(*args: str) -> str:
@@ -171,13 +189,25 @@ def main(argv: list[str] | None = None) -> int:
             if "floor" in selected:
                 floor_log = f"floor-{run_id}-{number}.log"
                 floor = stack.enter_context(floor_server(prepared.url, floor_log))
+            reference = None
+            if "reference" in selected:
+                reference_log = f"reference-{run_id}-{number}.log"
+                reference = stack.enter_context(reference_server(prepared.url, reference_log))
             side_run = f"{run_id}{number}"
             found = tokens(server.url, side_run)
             envs = {kind: scenario_env(side.dataset, t) for kind, t in found.items()}
-            running.append(Running(server, floor, envs, prepared.url, side_run))
+            running.append(Running(server, floor, reference, envs, prepared.url, side_run))
 
-        server_pids = [s.pid for r in running for s in (r.app, r.floor) if s is not None]
+        server_pids = [
+            s.pid for r in running for s in (r.app, r.floor, r.reference) if s is not None
+        ]
+        logins = any(SCENARIOS[name][0] in ("login", "flood") for name in selected)
         for round_number in range(1, args.rounds + 1):
+            capacity = None
+            if logins:  # each round's own: the machine drifts over a long comparison
+                for pid in server_pids:
+                    wait_idle(pid)
+                capacity = measure_bcrypt().hashes_per_s
             for name in selected:
                 # Alternate which side goes first, round to round.
                 order = range(len(sides)) if round_number % 2 else reversed(range(len(sides)))
@@ -187,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
                     # working through requests of its closed connections (bcrypt above all).
                     for pid in server_pids:
                         wait_idle(pid)
-                    results, cpu = measure(name, running[number], load)
+                    results, cpu, split = measure(name, running[number], load)
                     for result in results:
                         side.results.setdefault(result.scenario, []).append(result)
                         side.cpu_us.setdefault(result.scenario, []).append(cpu)
@@ -196,6 +226,12 @@ def main(argv: list[str] | None = None) -> int:
                             f"{result.rps:.1f} req/s, p99 {result.p99_ms:.2f} ms, "
                             f"{cpu:.0f} µs CPU/response, {result.errors} errors"
                         )
+                        if result.scenario in LOGIN_ROWS and capacity:
+                            pct = 100 * result.rps / capacity
+                            side.capacity_pct.setdefault(result.scenario, []).append(pct)
+                            side.splits.setdefault(result.scenario, []).append(split)
+                            served = result.rps * result.duration_s
+                            log(f"    {pct:.1f}% of bcrypt capacity; {split.describe(served)}")
 
     log("")
     log(f"{'scenario':<20} {'before req/s':>13} {'after req/s':>12} {'after/before':>13}"
@@ -214,6 +250,12 @@ def main(argv: list[str] | None = None) -> int:
         "(medians over the rounds; p99 in ms; CPU: the server process's µs per response, "
         "the app's, or the floor's for floor; mixed's over the responses of both halves)"
     )
+    for row in sides[0].capacity_pct:
+        share_before, share_after = (statistics.median(s.capacity_pct[row]) for s in sides)
+        log(
+            f"{row}: {share_before:.1f}% of bcrypt capacity before, {share_after:.1f}% after "
+            "(medians of each round's share of that round's capacity)"
+        )
     return 0
 
 

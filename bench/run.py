@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 
 from bench import bcrypt_capacity, seed, writes, wrk
 from bench.bcrypt_capacity import BcryptCapacity
+from bench.cpu import CpuSplit, CpuWatch
 from bench.explain import explain_feed
 from bench.server import (
     PROJECT_ROOT,
@@ -55,8 +56,12 @@ VOTE_POSTS_PER_THREAD = 500
 # Logins are slow (a few per second): runs that include them last at least this long, so
 # that a short --smoke run still completes some.
 LOGIN_MIN_DURATION = 3.0
+# The scenarios whose requests are logins (16 connections, LOGIN_MIN_DURATION).
+LOGIN_SCENARIOS = ("login", "reference")
 # The rows whose requests are logins (bcrypt): shown as a share of the machine's capacity.
-LOGIN_ROWS = ("login", "logins during list")
+LOGIN_ROWS = ("login", "reference", "logins during list", "logins during flood")
+# login-during-flood: one account's wrong passwords on this many connections (at least).
+FLOOD_CONNECTIONS = 64
 BCRYPT_SECONDS = 3.0  # how long the machine's bcrypt capacity is measured, once per run
 
 # name -> (Lua script, which tokens: reader / writer / none, warm-up before measuring)
@@ -79,7 +84,11 @@ SCENARIOS: dict[str, tuple[str, str, bool]] = {
     "patch": ("patch", "writer", False),
     "delete": ("delete", "writer", False),
     "mixed": ("list", "reader", False),  # list while 16 logins run (see run_mixed)
+    # bench/reference.py, not the app: the same logins on a plain thread-pool route.
+    "reference": ("login", "none", False),
     "login": ("login", "none", False),
+    # 16 logins while one account (the first writer) floods wrong passwords (see run_flood).
+    "login-during-flood": ("flood", "writer", False),
 }
 
 # What a scenario's script reads differently from its environment's defaults (scenario_env).
@@ -101,6 +110,8 @@ class SizeReport:
     seed_seconds: float | None
     results: list[WrkResult] = field(default_factory=list)
     mixed: dict[str, Any] | None = None
+    flood: dict[str, Any] | None = None
+    cpu: dict[str, CpuSplit] = field(default_factory=dict)  # per login row: where the CPU went
     rss_idle_mb: float | None = None
     rss_peak_mb: float | None = None
     explain: dict[str, str] | None = None
@@ -223,7 +234,7 @@ def scenario_env(dataset: seed.Dataset, scenario_tokens: list[str]) -> dict[str,
 def run_scenario(name: str, url: str, env: dict[str, str], load: Load) -> WrkResult:
     script, _, warm = SCENARIOS[name]
     connections, duration, threads = load.connections, load.duration, wrk.THREADS
-    if name == "login":
+    if name in LOGIN_SCENARIOS:
         connections, duration = LOGIN_CONNECTIONS, max(duration, LOGIN_MIN_DURATION)
     if name.endswith("-c1"):
         connections, threads = 1, 1
@@ -245,6 +256,26 @@ def run_mixed(
     return list_result, login_result
 
 
+def run_flood(
+    url: str, flood_env: dict[str, str], login_env: dict[str, str], load: Load
+) -> tuple[WrkResult, WrkResult]:
+    """16 logins of seeded users while one account floods `PATCH /users/me` with wrong
+    passwords on many connections (every one a bcrypt check): its logins half and its flood."""
+    duration = max(load.duration, LOGIN_MIN_DURATION)
+    flooders = max(load.connections, FLOOD_CONNECTIONS)
+    flood = wrk.start("flood", url, flooders, duration, flood_env, threads=1)
+    logins = wrk.start("login", url, LOGIN_CONNECTIONS, duration, login_env, threads=1)
+    login_result = wrk.finish(logins, "logins during flood", LOGIN_CONNECTIONS, duration)
+    flood_result = wrk.finish(flood, "flood (one account)", flooders, duration)
+    return login_result, flood_result
+
+
+def reference_server(database_url: str, log_name: str) -> Server:
+    """The reference login's own server (bench/reference.py) over `database_url`."""
+    server_env = {**bare_env(), "REFERENCE_DATABASE_URL": database_url}
+    return Server("bench.reference:app", "/health", server_env, log_name)
+
+
 def floor_server(database_url: str, log_name: str) -> Server:
     """The floor's own server (bench/floor.py) over `database_url`."""
     server_env = {**bare_env(), "FLOOR_DATABASE_URL": database_url}
@@ -255,6 +286,24 @@ def run_floor(database_url: str, run_id: str, env: dict[str, str], load: Load) -
     """The floor scenario, on its own server over the same database."""
     with floor_server(database_url, f"floor-{run_id}.log") as floor:
         return run_scenario("floor", floor.url, env, load)
+
+
+def run_reference(
+    database_url: str,
+    database: str,
+    run_id: str,
+    env: dict[str, str],
+    load: Load,
+    cpu: dict[str, CpuSplit],
+) -> WrkResult:
+    """The reference login, on its own server over the same database; its CPU into `cpu`."""
+    with (
+        reference_server(database_url, f"reference-{run_id}.log") as reference,
+        CpuWatch(reference.pid, database) as watch,
+    ):
+        result = run_scenario("reference", reference.url, env, load)
+    cpu["reference"] = _split(watch)
+    return result
 
 
 def run_size(
@@ -285,6 +334,20 @@ def run_size(
                 list_result, login_result = run_mixed(app.url, envs["reader"], envs["none"], load)
                 report.results += [list_result, login_result]
                 report.mixed = mixed_summary(report.results, list_result)
+            elif name == "login-during-flood":
+                with CpuWatch(app.pid, dataset.name) as watch:
+                    results = run_flood(app.url, envs["writer"], envs["none"], load)
+                report.results += results
+                report.flood = flood_summary(report.results, results[0], results[1])
+                report.cpu[results[0].scenario] = _split(watch)
+            elif name == "reference":
+                report.results.append(
+                    run_reference(prepared.url, dataset.name, run_id, envs[kind], load, report.cpu)
+                )
+            elif name == "login":
+                with CpuWatch(app.pid, dataset.name) as watch:
+                    report.results.append(run_scenario(name, app.url, envs[kind], load))
+                report.cpu[name] = _split(watch)
             elif name == "floor":
                 report.results.append(run_floor(prepared.url, run_id, envs[kind], load))
             elif name == "list":
@@ -318,6 +381,25 @@ def run_size(
     return report
 
 
+def _split(watch: CpuWatch) -> CpuSplit:
+    assert watch.split is not None
+    return watch.split
+
+
+def flood_summary(results: list[WrkResult], logins: WrkResult, flood: WrkResult) -> dict[str, Any]:
+    alone = next((r for r in results if r.scenario == "login"), None)
+    ratio = logins.p99_ms / alone.p99_ms if alone and alone.p99_ms > 0 else None
+    return {
+        "login_p99_alone_ms": alone.p99_ms if alone else None,
+        "login_p99_during_flood_ms": logins.p99_ms,
+        "ratio": ratio,
+        "logins_per_s_alone": alone.rps if alone else None,
+        "logins_per_s_during_flood": logins.rps,
+        "flood_connections": flood.connections,
+        "flood_per_s": flood.rps,
+    }
+
+
 def mixed_summary(results: list[WrkResult], during: WrkResult) -> dict[str, Any]:
     alone = next((r for r in results if r.scenario == "list"), None)
     ratio = during.p99_ms / alone.p99_ms if alone and alone.p99_ms > 0 else None
@@ -343,6 +425,18 @@ def floor_of(report: SizeReport) -> WrkResult | None:
     return next((r for r in report.results if r.scenario == "floor"), None)
 
 
+def reference_of(report: SizeReport) -> WrkResult | None:
+    """The reference login measured in this size's run, if it was."""
+    return next((r for r in report.results if r.scenario == "reference"), None)
+
+
+def reference_share(result: WrkResult, reference: WrkResult | None) -> float | None:
+    """An app login row's logins/s as a percentage of the reference's (bench/reference.py)."""
+    if result.scenario not in LOGIN_ROWS or result.scenario == "reference":
+        return None
+    return share(result, reference)
+
+
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
@@ -360,6 +454,7 @@ def _row(
     floor: WrkResult | None,
     capacity: BcryptCapacity | None = None,
     label: str | None = None,
+    reference: WrkResult | None = None,
 ) -> str:
     row = _ROW.format(
         label or result.scenario,
@@ -370,8 +465,14 @@ def _row(
         _percent(share(result, bare)),
         _percent(share(result, floor)),
     )
+    shares = []
     of_capacity = bcrypt_share(result, capacity)
-    return row if of_capacity is None else f"{row}  {of_capacity:.1f}% of bcrypt capacity"
+    if of_capacity is not None:
+        shares.append(f"{of_capacity:.1f}% of bcrypt capacity")
+    of_reference = reference_share(result, reference)
+    if of_reference is not None:
+        shares.append(f"{of_reference:.1f}% of the reference")
+    return f"{row}  {', '.join(shares)}" if shares else row
 
 
 def print_header(context: dict[str, Any]) -> None:
@@ -405,9 +506,14 @@ def print_size(report: SizeReport, bare: WrkResult | None, capacity: BcryptCapac
     log(_ROW.format("scenario", "req/s", "p50 ms", "p99 ms", "errors", "% of bare", "% of floor"))
     if bare:
         log(_row(bare, bare, floor, label="bare (ceiling)"))
+    reference = reference_of(report)
     for result in report.results:
-        label = f"login (c{result.connections})" if result.scenario == "login" else None
-        log(_row(result, bare, floor, capacity, label))
+        label = (
+            f"{result.scenario} (c{result.connections})"
+            if result.scenario in LOGIN_SCENARIOS
+            else None
+        )
+        log(_row(result, bare, floor, capacity, label, reference))
     if report.mixed:
         m = report.mixed
         alone = f"{m['list_p99_alone_ms']:.2f} ms" if m["list_p99_alone_ms"] else "n/a"
@@ -416,6 +522,19 @@ def print_size(report: SizeReport, bare: WrkResult | None, capacity: BcryptCapac
             f"mixed: GET /posts p99 alone {alone}, with {LOGIN_CONNECTIONS} concurrent logins "
             f"{m['list_p99_with_logins_ms']:.2f} ms ({ratio})"
         )
+    if report.flood:
+        f = report.flood
+        alone = f"{f['login_p99_alone_ms']:.2f} ms" if f["login_p99_alone_ms"] else "n/a"
+        ratio = f"x{f['ratio']:.1f}" if f["ratio"] else "n/a"
+        log(
+            f"login-during-flood: POST /login p99 alone {alone}, while one account sends "
+            f"wrong passwords on {f['flood_connections']} connections "
+            f"{f['login_p99_during_flood_ms']:.2f} ms ({ratio}); "
+            f"the flood got {f['flood_per_s']:.1f} answers/s"
+        )
+    for row, split in report.cpu.items():
+        served = next(r for r in report.results if r.scenario == row)
+        log(f"cpu, {row}: {split.describe(served.rps * served.duration_s)}")
     if report.rss_peak_mb is not None:
         log(
             f"memory: worker RSS {report.rss_idle_mb:.1f} MB idle, "
@@ -443,13 +562,15 @@ def write_json(
         "bcrypt_capacity": capacity.as_dict() if capacity else None,
         "sizes": [
             {
-                **{k: v for k, v in vars(report).items() if k != "results"},
+                **{k: v for k, v in vars(report).items() if k not in ("results", "cpu")},
+                "cpu": {row: split.as_dict() for row, split in report.cpu.items()},
                 "scenarios": [
                     {
                         **r.as_dict(),
                         "pct_of_bare": share(r, bare),
                         "pct_of_floor": share(r, floor_of(report)),
                         "pct_of_bcrypt_capacity": bcrypt_share(r, capacity),
+                        "pct_of_reference": reference_share(r, reference_of(report)),
                     }
                     for r in report.results
                 ],

@@ -122,6 +122,10 @@ def parse(output: str, scenario: str, connections: int, duration: float) -> WrkR
     if rps is None or requests is None:
         raise RuntimeError(f"cannot read wrk's output for {scenario}:\n{output}")
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    # A script that expects some statuses >= 400 (flood.lua: 403) counts the others itself.
+    unexpected = re.search(r"^Unexpected statuses: (\d+)$", output, re.MULTILINE)
+    if unexpected:
+        non_2xx = unexpected
     sockets = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
     )
