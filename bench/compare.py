@@ -227,11 +227,14 @@ def main(argv: list[str] | None = None) -> int:
                             f"{cpu:.0f} µs CPU/response, {result.errors} errors"
                         )
                         if result.scenario in LOGIN_ROWS and capacity:
-                            pct = 100 * result.rps / capacity
+                            pct = 100 * result.steady_rps / capacity
                             side.capacity_pct.setdefault(result.scenario, []).append(pct)
                             side.splits.setdefault(result.scenario, []).append(split)
                             served = result.rps * result.duration_s
-                            log(f"    {pct:.1f}% of bcrypt capacity; {split.describe(served)}")
+                            log(
+                                f"    steady {result.steady_rps:.2f}/s, {pct:.1f}% of bcrypt "
+                                f"capacity; {split.describe(served)}"
+                            )
 
     log("")
     log(f"{'scenario':<20} {'before req/s':>13} {'after req/s':>12} {'after/before':>13}"
@@ -252,9 +255,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     for row in sides[0].capacity_pct:
         share_before, share_after = (statistics.median(s.capacity_pct[row]) for s in sides)
+        steady_before, steady_after = (
+            statistics.median(r.steady_rps for r in s.results[row]) for s in sides
+        )
         log(
-            f"{row}: {share_before:.1f}% of bcrypt capacity before, {share_after:.1f}% after "
-            "(medians of each round's share of that round's capacity)"
+            f"{row}: steady {steady_before:.2f} logins/s before, {steady_after:.2f} after; "
+            f"{share_before:.1f}% of bcrypt capacity before, {share_after:.1f}% after "
+            "(medians; each round's share of that round's capacity)"
         )
     return 0
 

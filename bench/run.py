@@ -432,10 +432,11 @@ def reference_of(report: SizeReport) -> WrkResult | None:
 
 
 def reference_share(result: WrkResult, reference: WrkResult | None) -> float | None:
-    """An app login row's logins/s as a percentage of the reference's (bench/reference.py)."""
-    if result.scenario not in LOGIN_ROWS or result.scenario == "reference":
+    """An app login row's logins/s as a percentage of the reference's (bench/reference.py),
+    both in steady state (WrkResult.steady_rps)."""
+    if result.scenario not in LOGIN_ROWS or result.scenario == "reference" or reference is None:
         return None
-    return share(result, reference)
+    return 100 * result.steady_rps / reference.steady_rps if reference.steady_rps else None
 
 
 def _percent(value: float | None) -> str:
@@ -443,10 +444,11 @@ def _percent(value: float | None) -> str:
 
 
 def bcrypt_share(result: WrkResult, capacity: BcryptCapacity | None) -> float | None:
-    """A login row's logins/s as a percentage of what the machine's cores can hash."""
+    """A login row's logins/s in steady state (WrkResult.steady_rps) as a percentage of what
+    the machine's cores can hash."""
     if result.scenario not in LOGIN_ROWS or capacity is None or not capacity.hashes_per_s:
         return None
-    return 100 * result.rps / capacity.hashes_per_s
+    return 100 * result.steady_rps / capacity.hashes_per_s
 
 
 def _row(
@@ -466,7 +468,7 @@ def _row(
         _percent(share(result, bare)),
         _percent(share(result, floor)),
     )
-    shares = []
+    shares = [f"steady {result.steady_rps:.2f}/s"] if result.scenario in LOGIN_ROWS else []
     of_capacity = bcrypt_share(result, capacity)
     if of_capacity is not None:
         shares.append(f"{of_capacity:.1f}% of bcrypt capacity")
