@@ -9,7 +9,12 @@ req/s and p99 of each side over the rounds, the ratio after/before, and the CPU 
 server spent per response. Every bench.run scenario can be compared: `floor` runs on a floor
 server of each side's own (bench/floor.py over that side's database), `mixed` gives two rows
 (its list and its login halves), and the write scenarios get what they need before each run
-(bench/writes.py).
+(bench/writes.py). `reference` runs on a reference login server of each side's own
+(bench/reference.py), `login-during-flood` gives two rows (its logins and the flood). With
+login scenarios, each round starts with the machine's bcrypt capacity, and login rows show
+their steady rate's share of it and where the CPU went (bench/cpu.py). `--also COMMIT`
+(repeatable) adds further sides to the same rounds, each compared with REF: several variants
+measured in one run.
 """
 
 import argparse
@@ -114,11 +119,53 @@ def _summary(results: list[WrkResult]) -> tuple[float, float]:
     )
 
 
+def print_summary(before: Side, after: Side) -> None:
+    """Per row, the medians of `before` and `after` and their ratio; for login rows, their
+    steady rates and shares of the bcrypt capacity."""
+    log("")
+    log(f"{before.label} against {after.label}:")
+    log(f"{'scenario':<20} {'before req/s':>13} {'after req/s':>12} {'after/before':>13}"
+        f" {'before p99':>11} {'after p99':>10} {'before CPU':>11} {'after CPU':>10}")  # fmt: skip
+    for row in before.results:
+        before_rps, before_p99 = _summary(before.results[row])
+        after_rps, after_p99 = _summary(after.results[row])
+        before_cpu = statistics.median(before.cpu_us[row])
+        after_cpu = statistics.median(after.cpu_us[row])
+        ratio = f"{100 * after_rps / before_rps:>12.1f}%" if before_rps else f"{'-':>13}"
+        log(
+            f"{row:<20} {before_rps:>13.1f} {after_rps:>12.1f} {ratio}"
+            f" {before_p99:>11.2f} {after_p99:>10.2f} {before_cpu:>11.0f} {after_cpu:>10.0f}"
+        )
+    log(
+        "(medians over the rounds; p99 in ms; CPU: the server process's µs per response, "
+        "the app's, or the floor's for floor; mixed's over the responses of both halves)"
+    )
+    for row in before.capacity_pct:
+        share_before, share_after = (
+            statistics.median(side.capacity_pct[row]) for side in (before, after)
+        )
+        steady_before, steady_after = (
+            statistics.median(r.steady_rps for r in side.results[row]) for side in (before, after)
+        )
+        log(
+            f"{row}: steady {steady_before:.2f} logins/s before, {steady_after:.2f} after; "
+            f"{share_before:.1f}% of bcrypt capacity before, {share_after:.1f}% after "
+            "(medians; each round's share of that round's capacity)"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.compare", description=__doc__)
     parser.add_argument("ref", help="the commit to compare with (before)")
     parser.add_argument(
         "--after", help="another commit as the after side (default: this checkout as it is)"
+    )
+    parser.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="COMMIT",
+        help="a further side, measured in the same rounds and compared with REF (repeatable)",
     )
     parser.add_argument("--posts", type=int, default=1_000_000, help="dataset size")
     parser.add_argument("--scenarios", default="list,get", help="subset of bench.run's")
@@ -140,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     dirty = ""
     if args.after is None and _git("status", "--porcelain", "--", "app"):
         dirty = " (with uncommitted changes)"
-    log(f"bench.compare: before {before_commit} ({args.ref}), after {after_commit}{dirty}")
+    also_commits = [_git("rev-parse", "--short", ref) for ref in args.also]
+    also = "".join(f", also {commit}" for commit in also_commits)
+    log(f"bench.compare: before {before_commit} ({args.ref}), after {after_commit}{dirty}{also}")
     log(
         f"{args.posts:,} posts; {args.rounds} rounds of {', '.join(selected)}; "
         f"{args.connections} connections, {args.duration:g}s each; load average "
@@ -169,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             after = check_out(args.after, "after")
             sides.append(Side(f"after {after_commit}", earlier(after_commit, after), after))
+        for number, (ref, commit) in enumerate(zip(args.also, also_commits, strict=True)):
+            checkout = check_out(ref, f"also-{number}")
+            sides.append(Side(f"also {commit}", earlier(commit, checkout), checkout))
         run_id = uuid.uuid4().hex[:8]
         running: list[Running] = []
         for number, side in enumerate(sides):
@@ -209,8 +261,9 @@ def main(argv: list[str] | None = None) -> int:
                     wait_idle(pid)
                 capacity = measure_bcrypt().hashes_per_s
             for name in selected:
-                # Alternate which side goes first, round to round.
-                order = range(len(sides)) if round_number % 2 else reversed(range(len(sides)))
+                # Each round, another side goes first (two sides: they alternate).
+                first = (round_number - 1) % len(sides)
+                order = [(first + k) % len(sides) for k in range(len(sides))]
                 for number in order:
                     side = sides[number]
                     # Every server idle, not only this side's: the other side may still be
@@ -236,33 +289,8 @@ def main(argv: list[str] | None = None) -> int:
                                 f"capacity; {split.describe(served)}"
                             )
 
-    log("")
-    log(f"{'scenario':<20} {'before req/s':>13} {'after req/s':>12} {'after/before':>13}"
-        f" {'before p99':>11} {'after p99':>10} {'before CPU':>11} {'after CPU':>10}")  # fmt: skip
-    for row in sides[0].results:
-        before_rps, before_p99 = _summary(sides[0].results[row])
-        after_rps, after_p99 = _summary(sides[1].results[row])
-        before_cpu = statistics.median(sides[0].cpu_us[row])
-        after_cpu = statistics.median(sides[1].cpu_us[row])
-        ratio = f"{100 * after_rps / before_rps:>12.1f}%" if before_rps else f"{'-':>13}"
-        log(
-            f"{row:<20} {before_rps:>13.1f} {after_rps:>12.1f} {ratio}"
-            f" {before_p99:>11.2f} {after_p99:>10.2f} {before_cpu:>11.0f} {after_cpu:>10.0f}"
-        )
-    log(
-        "(medians over the rounds; p99 in ms; CPU: the server process's µs per response, "
-        "the app's, or the floor's for floor; mixed's over the responses of both halves)"
-    )
-    for row in sides[0].capacity_pct:
-        share_before, share_after = (statistics.median(s.capacity_pct[row]) for s in sides)
-        steady_before, steady_after = (
-            statistics.median(r.steady_rps for r in s.results[row]) for s in sides
-        )
-        log(
-            f"{row}: steady {steady_before:.2f} logins/s before, {steady_after:.2f} after; "
-            f"{share_before:.1f}% of bcrypt capacity before, {share_after:.1f}% after "
-            "(medians; each round's share of that round's capacity)"
-        )
+    for other in sides[1:]:
+        print_summary(sides[0], other)
     return 0
 
 
