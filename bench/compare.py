@@ -30,7 +30,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from bench import seed, writes
-from bench.cpu import CpuSplit, CpuWatch
+from bench.cpu import CpuSplit, CpuWatch, describe_split
 from bench.run import (
     DEFAULT_SERVER,
     LOGIN_ROWS,
@@ -62,7 +62,7 @@ class Side:
     cpu_us: dict[str, list[float]] = field(default_factory=dict)
     # Login rows: logins/s as a share of the round's bcrypt capacity (%), and where the CPU went.
     capacity_pct: dict[str, list[float]] = field(default_factory=dict)
-    splits: dict[str, list[CpuSplit]] = field(default_factory=dict)
+    splits: dict[str, list[dict[str, float]]] = field(default_factory=dict)  # per response
 
 
 @dataclass
@@ -119,6 +119,11 @@ def _summary(results: list[WrkResult]) -> tuple[float, float]:
     )
 
 
+def median_split(splits: list[dict[str, float]]) -> dict[str, float]:
+    """Each part's median over the rounds."""
+    return {name: statistics.median(s.get(name, 0.0) for s in splits) for name in splits[0]}
+
+
 def print_summary(before: Side, after: Side) -> None:
     """Per row, the medians of `before` and `after` and their ratio; for login rows, their
     steady rates and shares of the bcrypt capacity."""
@@ -152,6 +157,9 @@ def print_summary(before: Side, after: Side) -> None:
             f"{share_before:.1f}% of bcrypt capacity before, {share_after:.1f}% after "
             "(medians; each round's share of that round's capacity)"
         )
+        for side in (before, after):
+            if side.splits.get(row):
+                log(f"  cpu, {side.label}: {describe_split(median_split(side.splits[row]))}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -282,11 +290,14 @@ def main(argv: list[str] | None = None) -> int:
                         if result.scenario in LOGIN_ROWS and capacity:
                             pct = 100 * result.steady_rps / capacity
                             side.capacity_pct.setdefault(result.scenario, []).append(pct)
-                            side.splits.setdefault(result.scenario, []).append(split)
-                            served = result.rps * result.duration_s
+                            cpu_line = ""
+                            if name != "mixed":  # there the list's CPU would count as the logins'
+                                per = split.per_response(result.rps * result.duration_s)
+                                side.splits.setdefault(result.scenario, []).append(per)
+                                cpu_line = f"; {describe_split(per)}"
                             log(
                                 f"    steady {result.steady_rps:.2f}/s, {pct:.1f}% of bcrypt "
-                                f"capacity; {split.describe(served)}"
+                                f"capacity{cpu_line}"
                             )
 
     for other in sides[1:]:

@@ -74,17 +74,33 @@ class CpuSplit:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def describe(self, responses: float) -> str:
-        """E.g. `bcrypt 235.1 ms, event loop 4.2 ms, PostgreSQL 1.0 ms, others 3.1 ms per
-        response; idle 1.5%, steal 0.2% of the cores`."""
+    def per_response(self, responses: float) -> dict[str, float]:
+        """ms of CPU per response by where it went, and the % of the cores' time idle or
+        stolen: `{"threads": 235.1, "event loop": 4.2, "PostgreSQL": 1.0, "others": 3.1,
+        "idle %": 1.5, "steal %": 0.2}`."""
         per = 1000 / max(responses, 1)
-        parts = [f"{name} {seconds * per:.1f} ms" for name, seconds in self.server.items()]
-        parts += [f"PostgreSQL {self.postgres * per:.1f} ms", f"others {self.others * per:.1f} ms"]
         capacity = self.wall_s * self.cores
-        return (
-            f"{', '.join(parts)} per response; idle {100 * self.idle / capacity:.1f}%, "
-            f"steal {100 * self.steal / capacity:.1f}% of the cores"
-        )
+        return {
+            **{name: seconds * per for name, seconds in self.server.items()},
+            "PostgreSQL": self.postgres * per,
+            "others": self.others * per,
+            "idle %": 100 * self.idle / capacity,
+            "steal %": 100 * self.steal / capacity,
+        }
+
+    def describe(self, responses: float) -> str:
+        """E.g. `threads 235.1 ms, event loop 4.2 ms, PostgreSQL 1.0 ms, others 3.1 ms per
+        response; idle 1.5%, steal 0.2% of the cores`."""
+        return describe_split(self.per_response(responses))
+
+
+def describe_split(split: dict[str, float]) -> str:
+    """A `per_response` split (or the medians of several) as one line."""
+    ms = ", ".join(f"{name} {value:.1f} ms" for name, value in split.items() if "%" not in name)
+    return (
+        f"{ms} per response; idle {split.get('idle %', 0):.1f}%, "
+        f"steal {split.get('steal %', 0):.1f}% of the cores"
+    )
 
 
 class CpuWatch:
