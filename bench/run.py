@@ -643,7 +643,8 @@ def measure_bcrypt() -> BcryptCapacity:
     capacity = bcrypt_capacity.measure(BCRYPT_SECONDS)
     log(
         f"bcrypt capacity: {capacity.hashes_per_s:.2f} hashes/s (checkpw, cost {seed.BCRYPT_COST}) "
-        f"on {capacity.threads} threads ({capacity.hashes} in {capacity.seconds:.1f}s)"
+        f"on {capacity.threads} threads ({capacity.hashes} in {capacity.seconds:.1f}s; "
+        f"{capacity.cpu_per_hash_ms:.1f} ms of CPU per check)"
     )
     return capacity
 
