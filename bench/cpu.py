@@ -29,14 +29,11 @@ def _read(path: Path) -> str | None:
 
 def _server_threads(pid: int) -> dict[str, int]:
     """CPU ticks of the server's main thread (the event loop) and of its other threads (Python
-    3.11 does not name its threads for the kernel, so they are told apart no further)."""
-    groups: dict[str, int] = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        stat = _read(task / "stat")
-        if stat is not None:
-            group = "event loop" if task.name == str(pid) else "threads"
-            groups[group] = groups.get(group, 0) + _ticks(stat)
-    return groups
+    3.11 does not name its threads for the kernel, so they are told apart no further): the
+    process's total, which keeps the time of threads that have ended, less the main thread's."""
+    total = _ticks(Path(f"/proc/{pid}/stat").read_text())
+    main = _ticks(Path(f"/proc/{pid}/task/{pid}/stat").read_text())
+    return {"threads": total - main, "event loop": main}
 
 
 def _postgres_ticks(database: str) -> dict[int, int]:
@@ -123,8 +120,8 @@ class CpuWatch:
         postgres = _postgres_ticks(self.database)
         user, nice, system, idle, iowait, irq, softirq, steal = machine
         total = sum(machine)
-        server_s = {  # (a thread that ended meanwhile takes its time with it: at least 0)
-            group: max(0, ticks - self._server.get(group, 0)) / _TICK
+        server_s = {
+            group: (ticks - self._server.get(group, 0)) / _TICK
             for group, ticks in sorted(server.items(), key=lambda item: -item[1])
         }
         # Backends opened during the load count from zero.
