@@ -36,6 +36,7 @@ from bench.run import (
     LOGIN_ROWS,
     SCENARIOS,
     USERS,
+    WITH_LOGINS,
     Load,
     floor_server,
     log,
@@ -47,7 +48,7 @@ from bench.run import (
     scenario_env,
     tokens,
 )
-from bench.server import PROJECT_ROOT, Server, app_env, cpu_seconds, wait_idle
+from bench.server import PROJECT_ROOT, Server, app_env, wait_idle
 from bench.wrk import WrkResult
 
 
@@ -90,19 +91,18 @@ def measure(name: str, running: Running, load: Load) -> tuple[list[WrkResult], f
     }
     if warm and load.warmup:  # unmeasured
         run_scenario(name, server.url, env, Load(load.warmup, load.connections, 0))
-    cpu_before = cpu_seconds(server.pid)
     measured = Load(load.duration, load.connections, 0)
-    database = make_url(running.database_url).database or ""
-    with CpuWatch(server.pid, database) as watch:
-        if name == "mixed":
-            results = list(run_mixed(server.url, env, running.envs["none"], measured))
-        elif name == "login-during-flood":
-            results = list(run_flood(server.url, env, running.envs["none"], measured))
-        else:
-            results = [run_scenario(name, server.url, env, measured)]
-    responses = sum(r.rps * r.duration_s for r in results)
-    cpu = 1e6 * (cpu_seconds(server.pid) - cpu_before) / max(responses, 1)
+    # Over the measured part only (logins: after their warm-up, bench/logins.py).
+    watch = CpuWatch(server.pid, make_url(running.database_url).database or "")
+    if name == "mixed":
+        results = list(run_mixed(server.url, env, measured, watch))
+    elif name == "login-during-flood":
+        results = list(run_flood(server.url, env, measured, watch))
+    else:
+        results = [run_scenario(name, server.url, env, measured, watch)]
     assert watch.split is not None
+    responses = sum(r.rps * r.duration_s for r in results)
+    cpu = 1e6 * sum(watch.split.server.values()) / max(responses, 1)
     return results, cpu, watch.split
 
 
@@ -149,13 +149,9 @@ def print_summary(before: Side, after: Side) -> None:
         share_before, share_after = (
             statistics.median(side.capacity_pct[row]) for side in (before, after)
         )
-        steady_before, steady_after = (
-            statistics.median(r.steady_rps for r in side.results[row]) for side in (before, after)
-        )
         log(
-            f"{row}: steady {steady_before:.2f} logins/s before, {steady_after:.2f} after; "
-            f"{share_before:.1f}% of bcrypt capacity before, {share_after:.1f}% after "
-            "(medians; each round's share of that round's capacity)"
+            f"{row}: {share_before:.1f}% of bcrypt capacity before, {share_after:.1f}% after "
+            "(medians of each round's share of that round's capacity)"
         )
         for side in (before, after):
             if side.splits.get(row):
@@ -261,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         server_pids = [
             s.pid for r in running for s in (r.app, r.floor, r.reference) if s is not None
         ]
-        logins = any(SCENARIOS[name][0] in ("login", "flood") for name in selected)
+        logins = bool(WITH_LOGINS & set(selected))
         for round_number in range(1, args.rounds + 1):
             capacity = None
             if logins:  # each round's own: the machine drifts over a long comparison
@@ -288,17 +284,14 @@ def main(argv: list[str] | None = None) -> int:
                             f"{cpu:.0f} µs CPU/response, {result.errors} errors"
                         )
                         if result.scenario in LOGIN_ROWS and capacity:
-                            pct = 100 * result.steady_rps / capacity
+                            pct = 100 * result.rps / capacity
                             side.capacity_pct.setdefault(result.scenario, []).append(pct)
                             cpu_line = ""
                             if name != "mixed":  # there the list's CPU would count as the logins'
                                 per = split.per_response(result.rps * result.duration_s)
                                 side.splits.setdefault(result.scenario, []).append(per)
                                 cpu_line = f"; {describe_split(per)}"
-                            log(
-                                f"    steady {result.steady_rps:.2f}/s, {pct:.1f}% of bcrypt "
-                                f"capacity{cpu_line}"
-                            )
+                            log(f"    {pct:.1f}% of bcrypt capacity{cpu_line}")
 
     for other in sides[1:]:
         print_summary(sides[0], other)

@@ -5,7 +5,7 @@ user's id and hash (one query on a small pool of autocommit psycopg connections,
 before bcrypt), checks the password with `bcrypt.checkpw` at normal priority, and signs an
 HS256 access token. No session, no refresh token, no rate limit, no middleware, no access log:
 what a login costs with nothing around it. Served and loaded like the app (one uvicorn worker,
-`bench/lua/login.lua` with 16 connections) over the same seeded users, it is the rate the
+`bench/logins.py`, 16 connections) over the same seeded users, it is the rate the
 app's `POST /login` must not fall below (`bench.run`'s `reference` scenario).
 
 The database comes from REFERENCE_DATABASE_URL (a `postgresql://` URL), set by bench/run.py.

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ import httpx
 import psycopg
 from sqlalchemy.engine import make_url
 
-from bench import bcrypt_capacity, seed, writes, wrk
+from bench import bcrypt_capacity, logins, seed, writes, wrk
 from bench.bcrypt_capacity import BcryptCapacity
 from bench.cpu import CpuSplit, CpuWatch
 from bench.explain import explain_feed
@@ -56,8 +57,10 @@ VOTE_POSTS_PER_THREAD = 500
 # Logins are slow (a few per second): runs that include them last at least this long, so
 # that a short --smoke run still completes some.
 LOGIN_MIN_DURATION = 3.0
-# The scenarios whose requests are logins (16 connections, LOGIN_MIN_DURATION).
+# The scenarios whose requests are logins (bench/logins.py: 16 connections, LOGIN_MIN_DURATION
+# after a warm-up), and those with logins in them (they need the bcrypt capacity).
 LOGIN_SCENARIOS = ("login", "reference")
+WITH_LOGINS = {"mixed", "reference", "login", "login-during-flood"}
 # The rows whose requests are logins (bcrypt): shown as a share of the machine's capacity.
 LOGIN_ROWS = ("login", "reference", "logins during list", "logins during flood")
 # login-during-flood: one account's wrong passwords on this many connections (at least).
@@ -65,7 +68,8 @@ FLOOD_CONNECTIONS = 64
 FLOOD_ROW = "flood (one account)"
 BCRYPT_SECONDS = 3.0  # how long the machine's bcrypt capacity is measured, once per run
 
-# name -> (Lua script, which tokens: reader / writer / none, warm-up before measuring)
+# name -> (Lua script, which tokens: reader / writer / none, warm-up before measuring); the
+# logins of the login scenarios, mixed and login-during-flood come from bench/logins.py.
 SCENARIOS: dict[str, tuple[str, str, bool]] = {
     "list": ("list", "reader", True),
     "deep": ("deep", "reader", True),
@@ -86,8 +90,8 @@ SCENARIOS: dict[str, tuple[str, str, bool]] = {
     "delete": ("delete", "writer", False),
     "mixed": ("list", "reader", False),  # list while 16 logins run (see run_mixed)
     # bench/reference.py, not the app: the same logins on a plain thread-pool route.
-    "reference": ("login", "none", False),
-    "login": ("login", "none", False),
+    "reference": ("-", "none", False),
+    "login": ("-", "none", False),
     # 16 logins while one account (the first writer) floods wrong passwords (see run_flood).
     "login-during-flood": ("flood", "writer", False),
 }
@@ -227,47 +231,59 @@ def scenario_env(dataset: seed.Dataset, scenario_tokens: list[str]) -> dict[str,
         "BENCH_POSTS": str(dataset.posts),
         "BENCH_SEARCH_WORDS": ",".join(seed.SEARCH_WORDS),
         "BENCH_VOTE_POSTS": str(min(VOTE_POSTS_PER_THREAD, dataset.published // wrk.THREADS)),
-        "BENCH_LOGIN_USERS": str(min(LOGIN_USERS, dataset.users)),
-        "BENCH_PASSWORD": seed.PASSWORD,
     }
 
 
-def run_scenario(name: str, url: str, env: dict[str, str], load: Load) -> WrkResult:
+def run_logins(url: str, scenario: str, load: Load, watch: CpuWatch | None = None) -> WrkResult:
+    """16 connections of logins (bench/logins.py): `rps` is their steady rate after a warm-up;
+    `watch`, if any, watches the measured part."""
+    duration = max(load.duration, LOGIN_MIN_DURATION)
+    return logins.run(url, scenario, LOGIN_CONNECTIONS, duration, LOGIN_USERS, watch=watch)
+
+
+def run_scenario(
+    name: str, url: str, env: dict[str, str], load: Load, watch: CpuWatch | None = None
+) -> WrkResult:
+    """One scenario (not mixed, not login-during-flood); `watch`, if any, watches its measured
+    part (not the warm-up)."""
+    if name in LOGIN_SCENARIOS:
+        return run_logins(url, name, load, watch)
     script, _, warm = SCENARIOS[name]
     connections, duration, threads = load.connections, load.duration, wrk.THREADS
-    if name in LOGIN_SCENARIOS:
-        connections, duration = LOGIN_CONNECTIONS, max(duration, LOGIN_MIN_DURATION)
     if name.endswith("-c1"):
         connections, threads = 1, 1
     env = {**env, **SCENARIO_ENV.get(name, {})}
     if warm and load.warmup > 0:
         wrk.run(script, url, connections, load.warmup, env, threads=threads)
-    return wrk.run(script, url, connections, duration, env, scenario=name, threads=threads)
+    with watch or nullcontext():
+        return wrk.run(script, url, connections, duration, env, scenario=name, threads=threads)
 
 
 def run_mixed(
-    url: str, reader_env: dict[str, str], login_env: dict[str, str], load: Load
+    url: str, reader_env: dict[str, str], load: Load, watch: CpuWatch | None = None
 ) -> tuple[WrkResult, WrkResult]:
-    """GET /posts under load while a second wrk runs 16 concurrent logins (bcrypt)."""
+    """GET /posts under load while 16 logins (bcrypt) run, from their warm-up's end on."""
     duration = max(load.duration, LOGIN_MIN_DURATION)
-    logins = wrk.start("login", url, LOGIN_CONNECTIONS, duration, login_env, threads=1)
-    listing = wrk.start("list", url, load.connections, duration, reader_env)
-    list_result = wrk.finish(listing, "list during logins", load.connections, duration)
-    login_result = wrk.finish(logins, "logins during list", LOGIN_CONNECTIONS, duration)
-    return list_result, login_result
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        login_run = thread.submit(run_logins, url, "logins during list", load)
+        time.sleep(logins.WARMUP)
+        with watch or nullcontext():
+            list_result = wrk.run("list", url, load.connections, duration, reader_env)
+        list_result = replace(list_result, scenario="list during logins")
+        return list_result, login_run.result()
 
 
 def run_flood(
-    url: str, flood_env: dict[str, str], login_env: dict[str, str], load: Load
+    url: str, flood_env: dict[str, str], load: Load, watch: CpuWatch | None = None
 ) -> tuple[WrkResult, WrkResult]:
     """16 logins of seeded users while one account floods `PATCH /users/me` with wrong
-    passwords on many connections (every one a bcrypt check): its logins half and its flood."""
-    duration = max(load.duration, LOGIN_MIN_DURATION)
+    passwords on many connections (every one a bcrypt check): its logins half and its flood.
+    `watch`, if any, watches the logins' measured part."""
     flooders = max(load.connections, FLOOD_CONNECTIONS)
-    flood = wrk.start("flood", url, flooders, duration, flood_env, threads=1)
-    logins = wrk.start("login", url, LOGIN_CONNECTIONS, duration, login_env, threads=1)
-    login_result = wrk.finish(logins, "logins during flood", LOGIN_CONNECTIONS, duration)
-    flood_result = wrk.finish(flood, FLOOD_ROW, flooders, duration)
+    flooding = max(load.duration, LOGIN_MIN_DURATION) + logins.WARMUP
+    flood = wrk.start("flood", url, flooders, flooding, flood_env, threads=1)
+    login_result = run_logins(url, "logins during flood", load, watch)
+    flood_result = wrk.finish(flood, FLOOD_ROW, flooders, flooding)
     # The flood's requests wait behind everyone else's logins (that is the point): those
     # that wait past wrk's timeout are not errors. The printed line gives their number.
     waited_out = flood_result.timeouts
@@ -302,11 +318,9 @@ def run_reference(
     cpu: dict[str, CpuSplit],
 ) -> WrkResult:
     """The reference login, on its own server over the same database; its CPU into `cpu`."""
-    with (
-        reference_server(database_url, f"reference-{run_id}.log") as reference,
-        CpuWatch(reference.pid, database) as watch,
-    ):
-        result = run_scenario("reference", reference.url, env, load)
+    with reference_server(database_url, f"reference-{run_id}.log") as reference:
+        watch = CpuWatch(reference.pid, database)
+        result = run_logins(reference.url, "reference", load, watch)
     cpu["reference"] = _split(watch)
     return result
 
@@ -336,12 +350,12 @@ def run_size(
                 + (f" (waited {waited:.1f}s for the server to drain)" if waited > 1.5 else "")
             )
             if name == "mixed":
-                list_result, login_result = run_mixed(app.url, envs["reader"], envs["none"], load)
+                list_result, login_result = run_mixed(app.url, envs["reader"], load)
                 report.results += [list_result, login_result]
                 report.mixed = mixed_summary(report.results, list_result)
             elif name == "login-during-flood":
-                with CpuWatch(app.pid, dataset.name) as watch:
-                    results = run_flood(app.url, envs["writer"], envs["none"], load)
+                watch = CpuWatch(app.pid, dataset.name)
+                results = run_flood(app.url, envs["writer"], load, watch)
                 report.results += results
                 report.flood = flood_summary(report.results, results[0], results[1])
                 report.cpu[results[0].scenario] = _split(watch)
@@ -350,8 +364,8 @@ def run_size(
                     run_reference(prepared.url, dataset.name, run_id, envs[kind], load, report.cpu)
                 )
             elif name == "login":
-                with CpuWatch(app.pid, dataset.name) as watch:
-                    report.results.append(run_scenario(name, app.url, envs[kind], load))
+                watch = CpuWatch(app.pid, dataset.name)
+                report.results.append(run_logins(app.url, name, load, watch))
                 report.cpu[name] = _split(watch)
             elif name == "floor":
                 report.results.append(run_floor(prepared.url, run_id, envs[kind], load))
@@ -437,11 +451,10 @@ def reference_of(report: SizeReport) -> WrkResult | None:
 
 
 def reference_share(result: WrkResult, reference: WrkResult | None) -> float | None:
-    """An app login row's logins/s as a percentage of the reference's (bench/reference.py),
-    both in steady state (WrkResult.steady_rps)."""
-    if result.scenario not in LOGIN_ROWS or result.scenario == "reference" or reference is None:
+    """An app login row's logins/s as a percentage of the reference's (bench/reference.py)."""
+    if result.scenario not in LOGIN_ROWS or result.scenario == "reference":
         return None
-    return 100 * result.steady_rps / reference.steady_rps if reference.steady_rps else None
+    return share(result, reference)
 
 
 def _percent(value: float | None) -> str:
@@ -449,11 +462,11 @@ def _percent(value: float | None) -> str:
 
 
 def bcrypt_share(result: WrkResult, capacity: BcryptCapacity | None) -> float | None:
-    """A login row's logins/s in steady state (WrkResult.steady_rps) as a percentage of what
-    the machine's cores can hash."""
+    """A login row's logins/s (steady, bench/logins.py) as a percentage of what the machine's
+    cores can hash."""
     if result.scenario not in LOGIN_ROWS or capacity is None or not capacity.hashes_per_s:
         return None
-    return 100 * result.steady_rps / capacity.hashes_per_s
+    return 100 * result.rps / capacity.hashes_per_s
 
 
 def _row(
@@ -466,14 +479,14 @@ def _row(
 ) -> str:
     row = _ROW.format(
         label or result.scenario,
-        f"{result.rps:.1f}",
+        f"{result.rps:.2f}" if result.scenario in LOGIN_ROWS else f"{result.rps:.1f}",
         f"{result.p50_ms:.2f}",
         f"{result.p99_ms:.2f}",
         result.errors,
         _percent(share(result, bare)),
         _percent(share(result, floor)),
     )
-    shares = [f"steady {result.steady_rps:.2f}/s"] if result.scenario in LOGIN_ROWS else []
+    shares = []
     of_capacity = bcrypt_share(result, capacity)
     if of_capacity is not None:
         shares.append(f"{of_capacity:.1f}% of bcrypt capacity")
@@ -688,7 +701,7 @@ def main(argv: list[str] | None = None) -> int:
     print_header(context)
     log("bare FastAPI ceiling ...")
     bare = measure_bare(load)
-    capacity = measure_bcrypt() if {"login", "mixed"} & set(selected) else None
+    capacity = measure_bcrypt() if WITH_LOGINS & set(selected) else None
     reports: list[SizeReport] = []
     try:
         for posts in args.posts:

@@ -19,7 +19,7 @@ class WrkResult:
     connections: int
     duration_s: float
     requests: int
-    rps: float
+    rps: float  # login rows (bench/logins.py): the steady rate
     p50_ms: float
     p99_ms: float
     mean_ms: float  # the mean latency of the completed requests
@@ -31,18 +31,8 @@ class WrkResult:
     def errors(self) -> int:
         return self.non_2xx + self.socket_errors
 
-    @property
-    def steady_rps(self) -> float:
-        """Requests/s in steady state by Little's law: the connections (each always has one
-        request in flight: wrk sends the next one at once) over the mean latency. Unlike
-        `rps` (completed requests over the duration) it owes nothing to how completions fall
-        against the run's start and end, which matters for slow requests: 16 logins that a
-        thread pool hashes together all finish together, about every 1.7 s here, so a 10 s
-        run counts 5 or 6 such batches, 80 or 96 logins, for the same server."""
-        return self.connections * 1000 / self.mean_ms if self.mean_ms > 0 else 0.0
-
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "errors": self.errors, "steady_rps": self.steady_rps}
+        return {**asdict(self), "errors": self.errors}
 
 
 def require_wrk() -> str:

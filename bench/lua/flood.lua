@@ -1,6 +1,6 @@
 -- flood: PATCH /users/me with a wrong current_password, over and over, from one account (the
 -- first token of BENCH_TOKENS): each request costs a bcrypt check and gets 403. The scenario
--- login-during-flood runs it beside login.lua, to see whether one account's flood of password
+-- login-during-flood runs it beside 16 logins (bench/logins.py), to see whether one account's flood of password
 -- checks holds up other users' logins. A 403 is what is expected here: done() prints how many
 -- answers were anything else, and bench/wrk.py counts those as the errors.
 package.path = debug.getinfo(1, "S").source:match("^@(.*/)") .. "?.lua;" .. package.path
