@@ -68,26 +68,24 @@ async def _drive(
     async def connection(number: int) -> None:
         user = number * 7  # the connections spread over the users
         streams = None
-        while time.monotonic() < stop:
-            user += 1
-            form = urlencode(
-                {
-                    "username": f"user{user % users + 1}@{seed.EMAIL_DOMAIN}",
-                    "password": seed.PASSWORD,
-                }
-            ).encode()
-            started = time.monotonic()
-            try:
-                streams = streams or await asyncio.open_connection(host, port)
-                status = await asyncio.wait_for(_login(*streams, host, form), TIMEOUT)
-            except (OSError, asyncio.IncompleteReadError, TimeoutError):
-                status = 0
-                if streams:  # a new connection for the next one
-                    streams[1].close()
-                    streams = None
-            answered[number].append((started, time.monotonic(), status))
-        if streams:
-            streams[1].close()
+        try:
+            while time.monotonic() < stop:
+                user += 1
+                login = {"username": f"user{user % users + 1}@{seed.EMAIL_DOMAIN}"}
+                form = urlencode({**login, "password": seed.PASSWORD}).encode()
+                started = time.monotonic()
+                try:
+                    streams = streams or await asyncio.open_connection(host, port)
+                    status = await asyncio.wait_for(_login(*streams, host, form), TIMEOUT)
+                except (OSError, asyncio.IncompleteReadError, TimeoutError):
+                    status = 0
+                    if streams:  # a new connection for the next one
+                        streams[1].close()
+                        streams = None
+                answered[number].append((started, time.monotonic(), status))
+        finally:  # also when cancelled at the end, mid-login
+            if streams:
+                streams[1].close()
 
     tasks = [asyncio.create_task(connection(n)) for n in range(connections)]
     await asyncio.sleep(warmup)
