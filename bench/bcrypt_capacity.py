@@ -23,6 +23,7 @@ class BcryptCapacity:
     threads: int
     hashes: int
     seconds: float
+    cpu_per_hash_ms: float  # a check's CPU time (the threads' CPU over their checks)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -35,15 +36,17 @@ def measure(seconds: float = 3.0) -> BcryptCapacity:
     hashed = seed.password_hash()
     password = seed.PASSWORD.encode()
     threads = usable_cores()
-    counts, busy = [0] * threads, [0.0] * threads
+    counts, busy, cpu = [0] * threads, [0.0] * threads, [0.0] * threads
     started = time.monotonic()
     deadline = started + seconds
 
     def check(index: int) -> None:
+        cpu_started = time.thread_time()
         while time.monotonic() < deadline:
             assert bcrypt.checkpw(password, hashed)
             counts[index] += 1
         busy[index] = time.monotonic() - started
+        cpu[index] = time.thread_time() - cpu_started
 
     workers = [threading.Thread(target=check, args=(i,)) for i in range(threads)]
     for worker in workers:
@@ -51,4 +54,5 @@ def measure(seconds: float = 3.0) -> BcryptCapacity:
     for worker in workers:
         worker.join()
     rate = sum(count / elapsed for count, elapsed in zip(counts, busy, strict=True))
-    return BcryptCapacity(rate, threads, sum(counts), max(busy))
+    cpu_per_hash_ms = 1000 * sum(cpu) / max(sum(counts), 1)
+    return BcryptCapacity(rate, threads, sum(counts), max(busy), cpu_per_hash_ms)

@@ -15,7 +15,8 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,9 @@ import httpx
 import psycopg
 from sqlalchemy.engine import make_url
 
-from bench import bcrypt_capacity, seed, writes, wrk
+from bench import bcrypt_capacity, logins, seed, writes, wrk
 from bench.bcrypt_capacity import BcryptCapacity
+from bench.cpu import CpuSplit, CpuWatch
 from bench.explain import explain_feed
 from bench.server import (
     PROJECT_ROOT,
@@ -55,11 +57,19 @@ VOTE_POSTS_PER_THREAD = 500
 # Logins are slow (a few per second): runs that include them last at least this long, so
 # that a short --smoke run still completes some.
 LOGIN_MIN_DURATION = 3.0
+# The scenarios whose requests are logins (bench/logins.py: 16 connections, LOGIN_MIN_DURATION
+# after a warm-up), and those with logins in them (they need the bcrypt capacity).
+LOGIN_SCENARIOS = ("login", "reference")
+WITH_LOGINS = {"mixed", "reference", "login", "login-during-flood"}
 # The rows whose requests are logins (bcrypt): shown as a share of the machine's capacity.
-LOGIN_ROWS = ("login", "logins during list")
+LOGIN_ROWS = ("login", "reference", "logins during list", "logins during flood")
+# login-during-flood: one account's wrong passwords on this many connections (at least).
+FLOOD_CONNECTIONS = 64
+FLOOD_ROW = "flood (one account)"
 BCRYPT_SECONDS = 3.0  # how long the machine's bcrypt capacity is measured, once per run
 
-# name -> (Lua script, which tokens: reader / writer / none, warm-up before measuring)
+# name -> (Lua script, which tokens: reader / writer / none, warm-up before measuring); the
+# logins of the login scenarios, mixed and login-during-flood come from bench/logins.py.
 SCENARIOS: dict[str, tuple[str, str, bool]] = {
     "list": ("list", "reader", True),
     "deep": ("deep", "reader", True),
@@ -82,7 +92,11 @@ SCENARIOS: dict[str, tuple[str, str, bool]] = {
     "comments": ("comments", "reader", True),
     "comment": ("comment", "writer", False),
     "mixed": ("list", "reader", False),  # list while 16 logins run (see run_mixed)
-    "login": ("login", "none", False),
+    # bench/reference.py, not the app: the same logins on a plain thread-pool route.
+    "reference": ("-", "none", False),
+    "login": ("-", "none", False),
+    # 16 logins while one account (the first writer) floods wrong passwords (see run_flood).
+    "login-during-flood": ("flood", "writer", False),
 }
 
 # What a scenario's script reads differently from its environment's defaults (scenario_env).
@@ -104,6 +118,8 @@ class SizeReport:
     seed_seconds: float | None
     results: list[WrkResult] = field(default_factory=list)
     mixed: dict[str, Any] | None = None
+    flood: dict[str, Any] | None = None
+    cpu: dict[str, CpuSplit] = field(default_factory=dict)  # per login row: where the CPU went
     rss_idle_mb: float | None = None
     rss_peak_mb: float | None = None
     explain: dict[str, str] | None = None
@@ -218,34 +234,70 @@ def scenario_env(dataset: seed.Dataset, scenario_tokens: list[str]) -> dict[str,
         "BENCH_POSTS": str(dataset.posts),
         "BENCH_SEARCH_WORDS": ",".join(seed.SEARCH_WORDS),
         "BENCH_VOTE_POSTS": str(min(VOTE_POSTS_PER_THREAD, dataset.published // wrk.THREADS)),
-        "BENCH_LOGIN_USERS": str(min(LOGIN_USERS, dataset.users)),
-        "BENCH_PASSWORD": seed.PASSWORD,
     }
 
 
-def run_scenario(name: str, url: str, env: dict[str, str], load: Load) -> WrkResult:
+def run_logins(url: str, scenario: str, load: Load, watch: CpuWatch | None = None) -> WrkResult:
+    """16 connections of logins (bench/logins.py): `rps` is their steady rate after a warm-up;
+    `watch`, if any, watches the measured part."""
+    duration = max(load.duration, LOGIN_MIN_DURATION)
+    return logins.run(url, scenario, LOGIN_CONNECTIONS, duration, LOGIN_USERS, watch=watch)
+
+
+def run_scenario(
+    name: str, url: str, env: dict[str, str], load: Load, watch: CpuWatch | None = None
+) -> WrkResult:
+    """One scenario (not mixed, not login-during-flood); `watch`, if any, watches its measured
+    part (not the warm-up)."""
+    if name in LOGIN_SCENARIOS:
+        return run_logins(url, name, load, watch)
     script, _, warm = SCENARIOS[name]
     connections, duration, threads = load.connections, load.duration, wrk.THREADS
-    if name == "login":
-        connections, duration = LOGIN_CONNECTIONS, max(duration, LOGIN_MIN_DURATION)
     if name.endswith("-c1"):
         connections, threads = 1, 1
     env = {**env, **SCENARIO_ENV.get(name, {})}
     if warm and load.warmup > 0:
         wrk.run(script, url, connections, load.warmup, env, threads=threads)
-    return wrk.run(script, url, connections, duration, env, scenario=name, threads=threads)
+    with watch or nullcontext():
+        return wrk.run(script, url, connections, duration, env, scenario=name, threads=threads)
 
 
 def run_mixed(
-    url: str, reader_env: dict[str, str], login_env: dict[str, str], load: Load
+    url: str, reader_env: dict[str, str], load: Load, watch: CpuWatch | None = None
 ) -> tuple[WrkResult, WrkResult]:
-    """GET /posts under load while a second wrk runs 16 concurrent logins (bcrypt)."""
+    """GET /posts under load while 16 logins (bcrypt) run, from their warm-up's end on."""
     duration = max(load.duration, LOGIN_MIN_DURATION)
-    logins = wrk.start("login", url, LOGIN_CONNECTIONS, duration, login_env, threads=1)
-    listing = wrk.start("list", url, load.connections, duration, reader_env)
-    list_result = wrk.finish(listing, "list during logins", load.connections, duration)
-    login_result = wrk.finish(logins, "logins during list", LOGIN_CONNECTIONS, duration)
-    return list_result, login_result
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        login_run = thread.submit(run_logins, url, "logins during list", load)
+        time.sleep(logins.WARMUP)
+        with watch or nullcontext():
+            list_result = wrk.run("list", url, load.connections, duration, reader_env)
+        list_result = replace(list_result, scenario="list during logins")
+        return list_result, login_run.result()
+
+
+def run_flood(
+    url: str, flood_env: dict[str, str], load: Load, watch: CpuWatch | None = None
+) -> tuple[WrkResult, WrkResult]:
+    """16 logins of seeded users while one account floods `PATCH /users/me` with wrong
+    passwords on many connections (every one a bcrypt check): its logins half and its flood.
+    `watch`, if any, watches the logins' measured part."""
+    flooders = max(load.connections, FLOOD_CONNECTIONS)
+    flooding = max(load.duration, LOGIN_MIN_DURATION) + logins.WARMUP
+    flood = wrk.start("flood", url, flooders, flooding, flood_env, threads=1)
+    login_result = run_logins(url, "logins during flood", load, watch)
+    flood_result = wrk.finish(flood, FLOOD_ROW, flooders, flooding)
+    # The flood's requests wait behind everyone else's logins (that is the point): those
+    # that wait past wrk's timeout are not errors. The printed line gives their number.
+    waited_out = flood_result.timeouts
+    flood_result = replace(flood_result, socket_errors=flood_result.socket_errors - waited_out)
+    return login_result, flood_result
+
+
+def reference_server(database_url: str, log_name: str) -> Server:
+    """The reference login's own server (bench/reference.py) over `database_url`."""
+    server_env = {**bare_env(), "REFERENCE_DATABASE_URL": database_url}
+    return Server("bench.reference:app", "/health", server_env, log_name)
 
 
 def floor_server(database_url: str, log_name: str) -> Server:
@@ -258,6 +310,22 @@ def run_floor(database_url: str, run_id: str, env: dict[str, str], load: Load) -
     """The floor scenario, on its own server over the same database."""
     with floor_server(database_url, f"floor-{run_id}.log") as floor:
         return run_scenario("floor", floor.url, env, load)
+
+
+def run_reference(
+    database_url: str,
+    database: str,
+    run_id: str,
+    env: dict[str, str],
+    load: Load,
+    cpu: dict[str, CpuSplit],
+) -> WrkResult:
+    """The reference login, on its own server over the same database; its CPU into `cpu`."""
+    with reference_server(database_url, f"reference-{run_id}.log") as reference:
+        watch = CpuWatch(reference.pid, database)
+        result = run_logins(reference.url, "reference", load, watch)
+    cpu["reference"] = _split(watch)
+    return result
 
 
 def run_size(
@@ -285,9 +353,23 @@ def run_size(
                 + (f" (waited {waited:.1f}s for the server to drain)" if waited > 1.5 else "")
             )
             if name == "mixed":
-                list_result, login_result = run_mixed(app.url, envs["reader"], envs["none"], load)
+                list_result, login_result = run_mixed(app.url, envs["reader"], load)
                 report.results += [list_result, login_result]
                 report.mixed = mixed_summary(report.results, list_result)
+            elif name == "login-during-flood":
+                watch = CpuWatch(app.pid, dataset.name)
+                results = run_flood(app.url, envs["writer"], load, watch)
+                report.results += results
+                report.flood = flood_summary(report.results, results[0], results[1])
+                report.cpu[results[0].scenario] = _split(watch)
+            elif name == "reference":
+                report.results.append(
+                    run_reference(prepared.url, dataset.name, run_id, envs[kind], load, report.cpu)
+                )
+            elif name == "login":
+                watch = CpuWatch(app.pid, dataset.name)
+                report.results.append(run_logins(app.url, name, load, watch))
+                report.cpu[name] = _split(watch)
             elif name == "floor":
                 report.results.append(run_floor(prepared.url, run_id, envs[kind], load))
             elif name == "list":
@@ -321,6 +403,26 @@ def run_size(
     return report
 
 
+def _split(watch: CpuWatch) -> CpuSplit:
+    assert watch.split is not None
+    return watch.split
+
+
+def flood_summary(results: list[WrkResult], logins: WrkResult, flood: WrkResult) -> dict[str, Any]:
+    alone = next((r for r in results if r.scenario == "login"), None)
+    ratio = logins.p99_ms / alone.p99_ms if alone and alone.p99_ms > 0 else None
+    return {
+        "login_p99_alone_ms": alone.p99_ms if alone else None,
+        "login_p99_during_flood_ms": logins.p99_ms,
+        "ratio": ratio,
+        "logins_per_s_alone": alone.rps if alone else None,
+        "logins_per_s_during_flood": logins.rps,
+        "flood_connections": flood.connections,
+        "flood_per_s": flood.rps,
+        "flood_timeouts": flood.timeouts,
+    }
+
+
 def mixed_summary(results: list[WrkResult], during: WrkResult) -> dict[str, Any]:
     alone = next((r for r in results if r.scenario == "list"), None)
     ratio = during.p99_ms / alone.p99_ms if alone and alone.p99_ms > 0 else None
@@ -346,12 +448,25 @@ def floor_of(report: SizeReport) -> WrkResult | None:
     return next((r for r in report.results if r.scenario == "floor"), None)
 
 
+def reference_of(report: SizeReport) -> WrkResult | None:
+    """The reference login measured in this size's run, if it was."""
+    return next((r for r in report.results if r.scenario == "reference"), None)
+
+
+def reference_share(result: WrkResult, reference: WrkResult | None) -> float | None:
+    """An app login row's logins/s as a percentage of the reference's (bench/reference.py)."""
+    if result.scenario not in LOGIN_ROWS or result.scenario == "reference":
+        return None
+    return share(result, reference)
+
+
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
 def bcrypt_share(result: WrkResult, capacity: BcryptCapacity | None) -> float | None:
-    """A login row's logins/s as a percentage of what the machine's cores can hash."""
+    """A login row's logins/s (steady, bench/logins.py) as a percentage of what the machine's
+    cores can hash."""
     if result.scenario not in LOGIN_ROWS or capacity is None or not capacity.hashes_per_s:
         return None
     return 100 * result.rps / capacity.hashes_per_s
@@ -363,18 +478,25 @@ def _row(
     floor: WrkResult | None,
     capacity: BcryptCapacity | None = None,
     label: str | None = None,
+    reference: WrkResult | None = None,
 ) -> str:
     row = _ROW.format(
         label or result.scenario,
-        f"{result.rps:.1f}",
+        f"{result.rps:.2f}" if result.scenario in LOGIN_ROWS else f"{result.rps:.1f}",
         f"{result.p50_ms:.2f}",
         f"{result.p99_ms:.2f}",
         result.errors,
         _percent(share(result, bare)),
         _percent(share(result, floor)),
     )
+    shares = []
     of_capacity = bcrypt_share(result, capacity)
-    return row if of_capacity is None else f"{row}  {of_capacity:.1f}% of bcrypt capacity"
+    if of_capacity is not None:
+        shares.append(f"{of_capacity:.1f}% of bcrypt capacity")
+    of_reference = reference_share(result, reference)
+    if of_reference is not None:
+        shares.append(f"{of_reference:.1f}% of the reference")
+    return f"{row}  {', '.join(shares)}" if shares else row
 
 
 def print_header(context: dict[str, Any]) -> None:
@@ -408,9 +530,14 @@ def print_size(report: SizeReport, bare: WrkResult | None, capacity: BcryptCapac
     log(_ROW.format("scenario", "req/s", "p50 ms", "p99 ms", "errors", "% of bare", "% of floor"))
     if bare:
         log(_row(bare, bare, floor, label="bare (ceiling)"))
+    reference = reference_of(report)
     for result in report.results:
-        label = f"login (c{result.connections})" if result.scenario == "login" else None
-        log(_row(result, bare, floor, capacity, label))
+        label = (
+            f"{result.scenario} (c{result.connections})"
+            if result.scenario in LOGIN_SCENARIOS
+            else None
+        )
+        log(_row(result, bare, floor, capacity, label, reference))
     if report.mixed:
         m = report.mixed
         alone = f"{m['list_p99_alone_ms']:.2f} ms" if m["list_p99_alone_ms"] else "n/a"
@@ -419,6 +546,20 @@ def print_size(report: SizeReport, bare: WrkResult | None, capacity: BcryptCapac
             f"mixed: GET /posts p99 alone {alone}, with {LOGIN_CONNECTIONS} concurrent logins "
             f"{m['list_p99_with_logins_ms']:.2f} ms ({ratio})"
         )
+    if report.flood:
+        f = report.flood
+        alone = f"{f['login_p99_alone_ms']:.2f} ms" if f["login_p99_alone_ms"] else "n/a"
+        ratio = f"x{f['ratio']:.1f}" if f["ratio"] else "n/a"
+        log(
+            f"login-during-flood: POST /login p99 alone {alone}, while one account sends "
+            f"wrong passwords on {f['flood_connections']} connections "
+            f"{f['login_p99_during_flood_ms']:.2f} ms ({ratio}); "
+            f"the flood got {f['flood_per_s']:.1f} answers/s, {f['flood_timeouts']} of its "
+            f"requests waited past wrk's {wrk.TIMEOUT}"
+        )
+    for row, split in report.cpu.items():
+        served = next(r for r in report.results if r.scenario == row)
+        log(f"cpu, {row}: {split.describe(served.rps * served.duration_s)}")
     if report.rss_peak_mb is not None:
         log(
             f"memory: worker RSS {report.rss_idle_mb:.1f} MB idle, "
@@ -446,13 +587,15 @@ def write_json(
         "bcrypt_capacity": capacity.as_dict() if capacity else None,
         "sizes": [
             {
-                **{k: v for k, v in vars(report).items() if k != "results"},
+                **{k: v for k, v in vars(report).items() if k not in ("results", "cpu")},
+                "cpu": {row: split.as_dict() for row, split in report.cpu.items()},
                 "scenarios": [
                     {
                         **r.as_dict(),
                         "pct_of_bare": share(r, bare),
                         "pct_of_floor": share(r, floor_of(report)),
                         "pct_of_bcrypt_capacity": bcrypt_share(r, capacity),
+                        "pct_of_reference": reference_share(r, reference_of(report)),
                     }
                     for r in report.results
                 ],
@@ -516,7 +659,8 @@ def measure_bcrypt() -> BcryptCapacity:
     capacity = bcrypt_capacity.measure(BCRYPT_SECONDS)
     log(
         f"bcrypt capacity: {capacity.hashes_per_s:.2f} hashes/s (checkpw, cost {seed.BCRYPT_COST}) "
-        f"on {capacity.threads} threads ({capacity.hashes} in {capacity.seconds:.1f}s)"
+        f"on {capacity.threads} threads ({capacity.hashes} in {capacity.seconds:.1f}s; "
+        f"{capacity.cpu_per_hash_ms:.1f} ms of CPU per check)"
     )
     return capacity
 
@@ -530,12 +674,13 @@ def finish_database(args: argparse.Namespace, dataset: seed.Dataset) -> None:
 
 
 def failures(bare: WrkResult | None, sizes: list[SizeReport]) -> list[str]:
-    """What makes a smoke run fail: any error, or a scenario that served nothing."""
+    """What makes a smoke run fail: any error, or a scenario that served nothing (but the
+    flood of login-during-flood, which gets only what the logins leave: maybe nothing)."""
     results = ([bare] if bare else []) + [r for report in sizes for r in report.results]
     return [
         f"{r.scenario}: {r.errors} errors, {r.rps} req/s"
         for r in results
-        if r.errors > 0 or r.rps <= 0
+        if r.errors > 0 or (r.rps <= 0 and r.scenario != FLOOD_ROW)
     ]
 
 
@@ -559,7 +704,7 @@ def main(argv: list[str] | None = None) -> int:
     print_header(context)
     log("bare FastAPI ceiling ...")
     bare = measure_bare(load)
-    capacity = measure_bcrypt() if {"login", "mixed"} & set(selected) else None
+    capacity = measure_bcrypt() if WITH_LOGINS & set(selected) else None
     reports: list[SizeReport] = []
     try:
         for posts in args.posts:

@@ -19,9 +19,10 @@ class WrkResult:
     connections: int
     duration_s: float
     requests: int
-    rps: float
+    rps: float  # login rows (bench/logins.py): the steady rate
     p50_ms: float
     p99_ms: float
+    mean_ms: float  # the mean latency of the completed requests
     non_2xx: int  # wrk counts statuses >= 400 ("Non-2xx or 3xx responses")
     socket_errors: int  # connect + read + write + timeout
     timeouts: int
@@ -115,6 +116,12 @@ def _percentile(output: str, percent: int) -> float:
     return _to_ms(match.group(1)) if match else float("nan")
 
 
+def _mean(output: str) -> float:
+    # Thread Stats: "    Latency     1.40ms    3.10ms  37.01ms   93.57%" (avg, stdev, max)
+    match = re.search(r"^\s+Latency\s+([\d.]+(?:us|ms|s|m|h))\s", output, re.MULTILINE)
+    return _to_ms(match.group(1)) if match else float("nan")
+
+
 def parse(output: str, scenario: str, connections: int, duration: float) -> WrkResult:
     """Read requests/s, p50/p99 (in ms) and the errors out of `wrk --latency`'s summary."""
     rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
@@ -122,6 +129,10 @@ def parse(output: str, scenario: str, connections: int, duration: float) -> WrkR
     if rps is None or requests is None:
         raise RuntimeError(f"cannot read wrk's output for {scenario}:\n{output}")
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    # A script that expects some statuses >= 400 (flood.lua: 403) counts the others itself.
+    unexpected = re.search(r"^Unexpected statuses: (\d+)$", output, re.MULTILINE)
+    if unexpected:
+        non_2xx = unexpected
     sockets = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
     )
@@ -134,6 +145,7 @@ def parse(output: str, scenario: str, connections: int, duration: float) -> WrkR
         rps=float(rps.group(1)),
         p50_ms=_percentile(output, 50),
         p99_ms=_percentile(output, 99),
+        mean_ms=_mean(output),
         non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
         socket_errors=sum(socket_counts),
         timeouts=socket_counts[3],

@@ -141,7 +141,7 @@ async def test_demo_seeds_once_and_its_logins_work(
             user = (await session.exec(select(User).where(col(User.email) == email))).one()
             assert user.name == name.removesuffix(" (admin)")
             assert user.is_admin == (email == email_of(ADMIN))  # one admin, and only one
-            assert await verify_password(password, user.hashed_password)
+            assert await verify_password(password, user.hashed_password, account=user.email_key)
 
     async with scratch_client(scratch_database.url, tmp_path / "server.log") as client:
         alice = bearer(await login(client, email_of("alice"), DEMO_PASSWORD))
@@ -174,7 +174,7 @@ async def test_demo_seeds_once_and_its_logins_work(
         ]
 
     # A password changed since the seeding: a third run still adds nothing, and says so.
-    hashed = await hash_password("another-password")
+    hashed = await hash_password("another-password", account=email_of("bob"))
     async with scratch_engine.begin() as connection:
         await connection.execute(
             update(User).where(col(User.email) == email_of("bob")).values(hashed_password=hashed)

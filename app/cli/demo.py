@@ -262,7 +262,9 @@ async def _stale_logins() -> list[str]:
         stale = []
         for key in USERS:
             user = await find_by_email(session, email_of(key))
-            if user and not await verify_password(DEMO_PASSWORD, user.hashed_password):
+            if user and not await verify_password(
+                DEMO_PASSWORD, user.hashed_password, account=user.email_key
+            ):
                 stale.append(email_of(key))
         return stale
 

@@ -5,26 +5,28 @@ import hashlib
 import os
 import secrets
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Hashable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import TypeVar, TypeVarTuple
 
 import bcrypt
 import jwt
 
 from app.core.config import settings
+from app.core.fair_threads import FairThreadPool
 
 ALGORITHM = "HS256"
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 # bcrypt is CPU-bound and releases the GIL. It runs on threads of its own, one per core, at a
 # lower CPU priority: logins alone use every core (one worker hashes as fast as the machine
 # can), while a burst of them next to other requests takes only the CPU those leave, instead
-# of stalling them.
+# of stalling them. The threads serve the accounts in turn (FairThreadPool): one account's
+# flood of wrong passwords waits behind everyone else's logins, not in front of them.
 BCRYPT_NICENESS = 10
 _dummy_hash: bytes | None = None
 
@@ -41,25 +43,22 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-_bcrypt_threads = ThreadPoolExecutor(
-    max_workers=usable_cores(),
-    thread_name_prefix="bcrypt",
-    initializer=_lower_priority,
-)
+_bcrypt_threads = FairThreadPool(usable_cores(), "bcrypt", initializer=_lower_priority)
 
 
-async def _in_bcrypt_thread(function: Callable[..., T], *args: Any) -> T:
-    # A request that goes away while its hash still waits in the queue cancels it.
-    return await asyncio.get_running_loop().run_in_executor(_bcrypt_threads, function, *args)
+async def _in_bcrypt_thread(account: Hashable, function: Callable[[*Ts], T], *args: *Ts) -> T:
+    # A request that goes away while its hash still waits for its turn cancels it.
+    return await asyncio.wrap_future(_bcrypt_threads.submit(account, function, *args))
 
 
 def _hash(password: bytes, rounds: int) -> bytes:
     return bcrypt.hashpw(password, bcrypt.gensalt(rounds))
 
 
-async def hash_password(password: str) -> str:
+async def hash_password(password: str, *, account: str) -> str:
+    """The password's bcrypt hash, in `account`'s turn (see verify_password)."""
     # Callers validate the 72-byte limit first (422); bcrypt 5 raises past it.
-    hashed = await _in_bcrypt_thread(_hash, password.encode(), settings.BCRYPT_ROUNDS)
+    hashed = await _in_bcrypt_thread(account, _hash, password.encode(), settings.BCRYPT_ROUNDS)
     return hashed.decode()
 
 
@@ -79,18 +78,22 @@ async def prepare_dummy_hash() -> None:
     global _dummy_hash
     if _dummy_hash is None:
         _dummy_hash = await _in_bcrypt_thread(
-            _hash, secrets.token_bytes(16), settings.BCRYPT_ROUNDS
+            object(), _hash, secrets.token_bytes(16), settings.BCRYPT_ROUNDS
         )
 
 
-async def verify_password(password: str, hashed: str | None) -> bool:
-    """Check a password; with `hashed=None` (unknown user) check a dummy of the same cost."""
+async def verify_password(password: str, hashed: str | None, *, account: str) -> bool:
+    """Check a password; with `hashed=None` (unknown user) check a dummy of the same cost.
+
+    `account` names whose password it is (the canonical address, `email_key`, where the request
+    names one): the bcrypt threads serve the accounts in turn, so that one account's flood of
+    checks cannot hold up everyone else's."""
     if hashed is None:
         await prepare_dummy_hash()  # made at start-up already: this only covers scripts
         assert _dummy_hash is not None
-        await _in_bcrypt_thread(_check, password.encode(), _dummy_hash)
+        await _in_bcrypt_thread(account, _check, password.encode(), _dummy_hash)
         return False
-    return await _in_bcrypt_thread(_check, password.encode(), hashed.encode())
+    return await _in_bcrypt_thread(account, _check, password.encode(), hashed.encode())
 
 
 @dataclass(frozen=True)

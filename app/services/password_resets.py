@@ -63,7 +63,7 @@ async def reset_password(session: AsyncSession, data: PasswordResetConfirm) -> N
     await session.commit()  # no transaction held while bcrypt runs
     if found is None:
         raise BadRequest(INVALID_TOKEN)
-    hashed = await hash_password(data.new_password)
+    hashed = await hash_password(data.new_password, account=f"user {found.user_id}")
     # The account's row first, locked, as every change of an account takes it: a change of its
     # password or address in flight waits for this reset (then finds its session ended), or
     # committed first and retired the token.

@@ -47,7 +47,7 @@ async def changing_account(
 
 
 async def register(session: AsyncSession, data: UserCreate) -> User:
-    hashed = await hash_password(data.password)
+    hashed = await hash_password(data.password, account=email_key(data.email))
     user = User.model_validate(
         data, update={"hashed_password": hashed, "email_key": email_key(data.email)}
     )
@@ -91,7 +91,9 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
     """The user if the password matches; unknown emails cost the same bcrypt time."""
     user = await find_by_email(session, email)
     await _release_connection(session)
-    if not await verify_password(password, user.hashed_password if user else None):
+    if not await verify_password(
+        password, user.hashed_password if user else None, account=email_key(email)
+    ):
         return None
     return user
 
@@ -136,11 +138,17 @@ async def update_me(
     if "email" in changes or "password" in changes:
         await _release_connection(session)  # the token check's transaction
         await password_checks.take()
-        if not await verify_password(data.current_password or "", user.hashed_password):
+        if not await verify_password(
+            data.current_password or "", user.hashed_password, account=user.email_key
+        ):
             raise Forbidden("Current password is incorrect")
         await password_checks.give_back()  # only failures count
     new_password = changes.pop("password", None)
-    hashed = await hash_password(new_password) if new_password is not None else None
+    hashed = (
+        await hash_password(new_password, account=user.email_key)
+        if new_password is not None
+        else None
+    )
     if "email" in changes:
         changes["email_key"] = email_key(changes["email"])
     new_address = changes.get("email_key", user.email_key) != user.email_key
