@@ -4,7 +4,7 @@ Everything is re-exported here: `from app.models import Post, User`. Importing t
 registers every table on `SQLModel.metadata` (Alembic's autogenerate relies on it).
 """
 
-from app.models.auth import LoginForm
+from app.models.auth import LoginAccount, LoginForm
 from app.models.comments import Comment, CommentCreate, CommentPublic
 from app.models.common import MAX_ID, APIModel, Message, ensure_storable, table_of, utcnow
 from app.models.password_resets import (
@@ -34,6 +34,7 @@ __all__ = [
     "Comment",
     "CommentCreate",
     "CommentPublic",
+    "LoginAccount",
     "LoginForm",
     "Message",
     "PasswordResetConfirm",

@@ -1,4 +1,5 @@
-"""Logging in: the OAuth2 password form (it answers with a TokenPair, in sessions.py)."""
+"""Logging in: the OAuth2 password form (it answers with a TokenPair, in sessions.py), and what
+a login reads of the account."""
 
 from typing import Annotated
 
@@ -20,3 +21,13 @@ class LoginForm(APIModel):
     grant_type: Annotated[str, StringConstraints(pattern="^password$")] | None = Field(
         default=None, schema_extra={"examples": ["password"]}
     )
+
+
+class LoginAccount(APIModel):
+    """What a login reads of the account whose address it names: the password to check, and
+    what starting a session needs (`auth_epoch`: a change since ends the login)."""
+
+    id: int
+    hashed_password: str
+    disabled: bool
+    auth_epoch: int

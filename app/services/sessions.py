@@ -123,18 +123,22 @@ _AT_ONCE = engine.dialect.name == "postgresql"
 
 
 async def start(
-    session: AsyncSession, user: User, *, user_agent: str | None, client: str | None
+    session: AsyncSession,
+    user_id: int,
+    auth_epoch: int,
+    *,
+    user_agent: str | None,
+    client: str | None,
 ) -> TokenPair | None:
-    """A new session for `user`, whose password was just checked against the account as it was
-    loaded, with its first tokens. None when the account changed since (a password change or
-    reset, logout-all, being disabled: `auth_epoch` moved) or is gone: a password check that
-    began before such a change never yields a working token."""
-    assert user.id is not None
+    """A new session for account `user_id`, whose password was just checked against the
+    account as it was at `auth_epoch`, with its first tokens. None when the account changed
+    since (a password change or reset, logout-all, being disabled: `auth_epoch` moved) or is
+    gone: a password check that began before such a change never yields a working token."""
     now = utcnow()
     refresh_token = new_opaque_token()
     params = {
-        "user_id": user.id,
-        "epoch": user.auth_epoch,
+        "user_id": user_id,
+        "epoch": auth_epoch,
         "now": now,
         "expired_before": _expired_before(now),
         "user_agent": user_agent[:MAX_USER_AGENT] if user_agent else None,
@@ -146,7 +150,7 @@ async def start(
         session_id = row.session_id if row else None
     else:
         session_id = await _start_step_by_step(session, params)
-    return None if session_id is None else _pair(user.id, session_id, refresh_token)
+    return None if session_id is None else _pair(user_id, session_id, refresh_token)
 
 
 async def _start_step_by_step(session: AsyncSession, params: dict[str, Any]) -> int | None:

@@ -51,7 +51,7 @@ async def login(
     account = email_key(form.username)  # the same account however the address is spelled
     # Before bcrypt; while the account's bucket is empty, even the right password gets 429.
     await limits.take(limits.login_account, account)
-    user = await users.authenticate(session, form.username, form.password)
+    user = await users.authenticate(form.username, form.password)
     if user is None:
         raise Unauthorized(INCORRECT)
     await limits.give_back(limits.login_account, account)  # only failures count
@@ -59,7 +59,8 @@ async def login(
         raise Forbidden("Account disabled")
     pair = await sessions.start(
         session,
-        user,
+        user.id,
+        user.auth_epoch,
         user_agent=request.headers.get("user-agent"),
         client=client_address(request),
     )
