@@ -11,8 +11,9 @@ On PostgreSQL the compiled SQL goes straight to psycopg, on the connection as th
 it (in autocommit): the session's machinery (BEGIN, ORM result processing, ROLLBACK) and even
 SQLAlchemy's Connection around the statement cost more than the query itself
 (docs/performance.md, "The read path"), and a single SELECT needs none of it (it is atomic on
-its own). On SQLite it runs through SQLAlchemy Core. Writes, and the reads that follow a write,
-keep the session.
+its own). On SQLite it runs through SQLAlchemy Core. The one-statement writes take the same
+path on PostgreSQL (`run_alone`, app/db/statements.py); transactions of several statements, and
+the reads that follow a write, keep the session.
 """
 
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -21,7 +22,7 @@ from typing import Any, Generic
 
 import psycopg
 from psycopg.pq import TransactionStatus
-from sqlalchemy import Integer, literal_column, true
+from sqlalchemy import Integer, UpdateBase, literal_column, true
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import Select
@@ -38,11 +39,19 @@ _ON_POSTGRESQL = engine.dialect.name == "postgresql"
 
 
 class Compiled:
-    """A SELECT and its SQL for psycopg, compiled once (`%(name)s` parameters)."""
+    """A statement and its SQL for psycopg, compiled once (`%(name)s` parameters), with the
+    values it holds itself (a literal `5` in `.where(x == 5)`, say)."""
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[Any] | UpdateBase) -> None:
         self.statement = statement
-        self.sql = str(statement.compile(dialect=_PSYCOPG))
+        compiled = statement.compile(dialect=_PSYCOPG)
+        self.sql = str(compiled)
+        self.values = {
+            name: bind.value for name, bind in compiled.binds.items() if not bind.required
+        }
+
+    def parameters(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        return {**self.values, **params} if self.values else params
 
 
 _GATE, _FOUND = "gate_", "found_"  # the gate's column, and one that says a row was found
@@ -105,6 +114,14 @@ async def fetch(
         pass
     # A read is idempotent: once more, on a connection the pool checks at checkout. A second
     # drop is an outage (503).
+    return await fetch_once(query, params, prepare=prepare)
+
+
+async def fetch_once(
+    query: Compiled, params: Mapping[str, Any], *, prepare: bool | None = None
+) -> list[Row]:
+    """`fetch` on PostgreSQL, not tried again when the server drops the connection: for a
+    write, which may have committed (app/db/statements.py)."""
     try:
         return await _fetch_on_psycopg(query, params, prepare)
     except _Dropped as dropped:
@@ -117,7 +134,7 @@ async def _fetch_on_psycopg(
 ) -> list[Row]:
     async with _pooled_psycopg_connection() as connection:
         try:
-            cursor = await connection.execute(query.sql, params, prepare=prepare)
+            cursor = await connection.execute(query.sql, query.parameters(params), prepare=prepare)
             return await cursor.fetchall()
         except psycopg.OperationalError as error:
             if connection.broken:

@@ -25,7 +25,19 @@ def email_key(address: str) -> str:
     through it: two spellings of one canonical address are one account everywhere. Text that
     is not an address (a login with a typo) gets a key too, which matches no account.
     """
-    address = unicodedata.normalize("NFC", address.strip())
+    address = address.strip()
+    if address.isascii() and "xn--" not in address.lower():
+        # What email-validator would give (a login computes the key of every attempt): an
+        # ASCII address keeps its local part and lowercases its domain, and invalid text is
+        # casefolded as written, so either way the key is the casefolded text. Only an ASCII
+        # domain in Punycode ("xn--") has another IDNA form. (tests/test_users.py checks the
+        # two paths agree.)
+        return address.casefold()
+    return _validated_key(address)
+
+
+def _validated_key(address: str) -> str:
+    address = unicodedata.normalize("NFC", address)
     try:
         parts = validate_email(address, check_deliverability=False)
     except EmailNotValidError:

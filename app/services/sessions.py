@@ -31,9 +31,9 @@ from app.core.config import settings
 from app.core.errors import Unauthorized
 from app.core.security import TokenClaims, create_access_token, new_opaque_token, token_digest
 from app.db import reads
-from app.db.engine import engine
+from app.db.engine import SessionFactory, engine
 from app.db.reads import Compiled
-from app.db.statements import run_alone
+from app.db.statements import run_alone_on_postgresql
 from app.models import RefreshToken, Session, SessionPublic, TokenPair, User, table_of, utcnow
 from app.models.sessions import MAX_CLIENT, MAX_USER_AGENT
 
@@ -123,7 +123,6 @@ _AT_ONCE = engine.dialect.name == "postgresql"
 
 
 async def start(
-    session: AsyncSession,
     user_id: int,
     auth_epoch: int,
     *,
@@ -146,10 +145,11 @@ async def start(
         "token_hash": token_digest(refresh_token),
     }
     if _AT_ONCE:
-        row = await run_alone(session, _START_AT_ONCE, params)
-        session_id = row.session_id if row else None
+        row = await run_alone_on_postgresql(_START_AT_ONCE, params)
+        session_id = row[0] if row else None
     else:
-        session_id = await _start_step_by_step(session, params)
+        async with SessionFactory() as session:
+            session_id = await _start_step_by_step(session, params)
     return None if session_id is None else _pair(user_id, session_id, refresh_token)
 
 

@@ -108,9 +108,9 @@ _LOGIN_ACCOUNT = select(*labelled(columns_for(LoginAccount, _USERS))).where(
 _LOGIN_QUERY, _LOGIN_SHAPE = Compiled(_LOGIN_ACCOUNT), Shape(LoginAccount, _LOGIN_ACCOUNT)
 
 
-async def authenticate(email: str, password: str) -> LoginAccount | None:
-    """The account if the password matches; unknown emails cost the same bcrypt time."""
-    key = email_key(email)
+async def authenticate(key: str, password: str) -> LoginAccount | None:
+    """The account whose address has `key` (`email_key`), if the password matches; unknown
+    addresses cost the same bcrypt time."""
     rows = await reads.fetch(_LOGIN_QUERY, {"email_key": key})
     account = _LOGIN_SHAPE(rows[0]) if rows else None
     hashed = account.hashed_password if account else None

@@ -8,16 +8,15 @@ has ended, 404 when the target is not one the caller may see, else the entity's 
 (403 for someone else's post, 409 for a second vote, ...).
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row, UpdateBase, true
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import UpdateBase, true
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.errors import NotFound, ServiceError, Unauthorized
-from app.db.statements import run_alone
+from app.db.statements import REFUSED, run_alone
 from app.services.sessions import SESSION_ALIVE
 from app.services.visibility import Target
 
@@ -29,14 +28,14 @@ async def write_or_explain(
     *,
     target: Target | None = None,
     refused: ServiceError | None = None,
-) -> Row[Any]:
+) -> Sequence[Any]:
     """The row `statement` (a write with RETURNING) returned; when it wrote nothing: 401 if
     the caller's session has ended, 404 if the caller may not see `target` (its `exists`
     reads the statement's parameters), else `refused` (by default, the target's 404; 401
     for a write with no target: only the caller's session could stop it)."""
     try:
         row = await run_alone(session, statement, params)
-    except IntegrityError:
+    except REFUSED:
         await session.rollback()
         row = None
     if row is not None:

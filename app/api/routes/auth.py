@@ -41,7 +41,6 @@ INCORRECT = "Incorrect email or password"
 )
 async def login(
     request: Request,
-    session: SessionDep,
     form: Annotated[LoginForm, Form()],
     limits: LoginLimits,
 ) -> TokenPair:
@@ -51,14 +50,13 @@ async def login(
     account = email_key(form.username)  # the same account however the address is spelled
     # Before bcrypt; while the account's bucket is empty, even the right password gets 429.
     await limits.take(limits.login_account, account)
-    user = await users.authenticate(form.username, form.password)
+    user = await users.authenticate(account, form.password)
     if user is None:
         raise Unauthorized(INCORRECT)
     await limits.give_back(limits.login_account, account)  # only failures count
     if user.disabled:  # told only to whoever knows the password
         raise Forbidden("Account disabled")
     pair = await sessions.start(
-        session,
         user.id,
         user.auth_epoch,
         user_agent=request.headers.get("user-agent"),
