@@ -4,6 +4,7 @@ sees of them: its sessions and the token pair a login or a refresh answers with.
 from datetime import datetime
 from typing import Literal
 
+from sqlalchemy import Index
 from sqlmodel import Field
 
 from app.models.common import APIModel, example, utcnow
@@ -14,10 +15,15 @@ MAX_CLIENT = 64  # an IPv6 address with a short zone fits
 
 class Session(APIModel, table=True):
     __tablename__ = "sessions"
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = (
+        # An account's sessions, newest use first (its list of devices), and its expired
+        # ones (which its next login deletes), however many it has.
+        Index("ix_sessions_user_id_last_used_at", "user_id", "last_used_at", "id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
     created_at: datetime = Field(default_factory=utcnow)
     # Its login or its last refresh: the session ends REFRESH_TOKEN_EXPIRE_DAYS after it.
     last_used_at: datetime = Field(default_factory=utcnow)
