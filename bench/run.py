@@ -66,7 +66,7 @@ LOGIN_ROWS = ("login", "reference", "logins during list", "logins during flood")
 # login-during-flood: one account's wrong passwords on this many connections (at least).
 FLOOD_CONNECTIONS = 64
 FLOOD_ROW = "flood (one account)"
-BCRYPT_SECONDS = 3.0  # how long the machine's bcrypt capacity is measured, once per run
+BCRYPT_SECONDS = 10.0  # how long the machine's bcrypt capacity is measured, once per run
 
 # name -> (Lua script, which tokens: reader / writer / none, warm-up before measuring); the
 # logins of the login scenarios, mixed and login-during-flood come from bench/logins.py.
