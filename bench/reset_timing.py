@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 from aiosmtpd.controller import Controller
 
-from bench.server import RESULTS, Server, app_env, free_port
+from bench.server import Server, app_env, free_port
 
 KNOWN = "known@bench.example"
 UNKNOWN = "unknown@bench.example"
@@ -51,7 +51,6 @@ def main() -> int:
     from app.core.config import to_async_url
     from app.db.migrations import upgrade_to_head  # the app's own migration runner
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         url = args.database_url or f"sqlite:///{Path(scratch) / 'reset.db'}"
         upgrade_to_head(to_async_url(url))

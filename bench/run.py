@@ -687,7 +687,6 @@ def failures(bare: WrkResult | None, sizes: list[SizeReport]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     wrk.require_wrk()
-    RESULTS.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     selected = [name for name in SCENARIOS if name in args.scenarios.split(",")]
     load = Load(duration=args.duration, connections=args.connections, warmup=args.warmup)

@@ -63,7 +63,8 @@ class Server:
             "--host", "127.0.0.1", "--port", str(self.port),
             "--workers", "1", "--no-access-log",
         ]  # fmt: skip
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)  # bench/results/ is not in a clone
+        # Every server's log goes there, whichever command starts it (it is not in a clone).
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 command, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT
