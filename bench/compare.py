@@ -34,6 +34,7 @@ from bench.cpu import CpuSplit, CpuWatch, describe_split
 from bench.run import (
     DEFAULT_SERVER,
     LOGIN_ROWS,
+    REFERENCE_ROUTES,
     SCENARIOS,
     USERS,
     WITH_LOGINS,
@@ -72,7 +73,7 @@ class Running:
 
     app: Server
     floor: Server | None  # when `floor` is compared
-    reference: Server | None  # when `reference` is compared
+    reference: Server | None  # when a reference (REFERENCE_ROUTES) is compared
     envs: dict[str, dict[str, str]]  # per kind of tokens (run.scenario_env)
     database_url: str
     run_id: str  # its writers' (bench/writes.py)
@@ -82,7 +83,8 @@ def measure(name: str, running: Running, load: Load) -> tuple[list[WrkResult], f
     """One measured run of scenario `name` (after its warm-up, if it gets one) on one side:
     its results (two for mixed), the server's CPU µs per response, and where the machine's
     CPU went."""
-    server = {"floor": running.floor, "reference": running.reference}.get(name, running.app)
+    server = running.reference if name in REFERENCE_ROUTES else running.app
+    server = running.floor if name == "floor" else server
     assert server is not None
     _, kind, warm = SCENARIOS[name]
     env = {
@@ -156,6 +158,24 @@ def print_summary(before: Side, after: Side) -> None:
         for side in (before, after):
             if side.splits.get(row):
                 log(f"  cpu, {side.label}: {describe_split(median_split(side.splits[row]))}")
+
+
+def print_pairs(side: Side) -> None:
+    """`login` against each reference measured on the same side in the same round (a minute
+    apart, on the same capacity): the median ratio, its range, and in how many rounds it was
+    under 100%."""
+    for reference in REFERENCE_ROUTES:
+        logins, references = side.results.get("login", []), side.results.get(reference, [])
+        pairs = zip(logins, references, strict=True) if len(logins) == len(references) else []
+        ratios = [100 * login.rps / ref.rps for login, ref in pairs if ref.rps]
+        if not ratios:
+            continue
+        under = sum(ratio < 100 for ratio in ratios)
+        median = statistics.median(ratios)
+        log(
+            f"login / {reference}, {side.label}, same round: median {median:.1f}%"
+            f" ({min(ratios):.1f}-{max(ratios):.1f}%), under 100% in {under} of {len(ratios)}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -246,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
                 floor_log = f"floor-{run_id}-{number}.log"
                 floor = stack.enter_context(floor_server(prepared.url, floor_log))
             reference = None
-            if "reference" in selected:
+            if set(REFERENCE_ROUTES) & set(selected):
                 reference_log = f"reference-{run_id}-{number}.log"
                 reference = stack.enter_context(reference_server(prepared.url, reference_log))
             side_run = f"{run_id}{number}"
@@ -295,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
 
     for other in sides[1:]:
         print_summary(sides[0], other)
+    log("")
+    for side in sides:
+        print_pairs(side)
     return 0
 
 

@@ -39,13 +39,13 @@ def _percentile(values: list[float], percent: float) -> float:
 
 
 async def _login(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, form: bytes
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, path: str, form: bytes
 ) -> int:
-    """One `POST /login` on a kept-alive connection: the answer's status."""
+    """One login (`POST path`) on a kept-alive connection: the answer's status."""
     writer.write(
-        b"POST /login HTTP/1.1\r\nHost: %s\r\n"
+        b"POST %s HTTP/1.1\r\nHost: %s\r\n"
         b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s"
-        % (host.encode(), len(form), form)
+        % (path.encode(), host.encode(), len(form), form)
     )
     head = await reader.readuntil(b"\r\n\r\n")
     length = _CONTENT_LENGTH.search(head)
@@ -56,7 +56,13 @@ async def _login(
 
 
 async def _drive(
-    url: str, connections: int, warmup: float, duration: float, users: int, watch: CpuWatch | None
+    url: str,
+    path: str,
+    connections: int,
+    warmup: float,
+    duration: float,
+    users: int,
+    watch: CpuWatch | None,
 ) -> tuple[list[list[tuple[float, float, int]]], float]:
     """Each connection's logins as (start, end, status), status 0 for no answer in time, and
     when the measured part began."""
@@ -76,7 +82,7 @@ async def _drive(
                 started = time.monotonic()
                 try:
                     streams = streams or await asyncio.open_connection(host, port)
-                    status = await asyncio.wait_for(_login(*streams, host, form), TIMEOUT)
+                    status = await asyncio.wait_for(_login(*streams, host, path, form), TIMEOUT)
                 except (OSError, asyncio.IncompleteReadError, TimeoutError):
                     status = 0
                     if streams:  # a new connection for the next one
@@ -109,10 +115,13 @@ def run(
     users: int = 16,
     warmup: float = WARMUP,
     watch: CpuWatch | None = None,
+    path: str = "/login",
 ) -> WrkResult:
-    """`duration` seconds of logins after `warmup` unmeasured ones (`watch`, if any, watches
-    the measured part); a WrkResult whose `rps` is the steady rate."""
-    answered, measured_from = asyncio.run(_drive(url, connections, warmup, duration, users, watch))
+    """`duration` seconds of logins (`POST path`) after `warmup` unmeasured ones (`watch`, if
+    any, watches the measured part); a WrkResult whose `rps` is the steady rate."""
+    answered, measured_from = asyncio.run(
+        _drive(url, path, connections, warmup, duration, users, watch)
+    )
     rate, latencies, errors, timeouts = 0.0, [], 0, 0
     for logins in answered:
         measured = [

@@ -1,33 +1,45 @@
 """The reference for logins: `POST /login` as a plain thread-pool implementation writes it.
 
-A sync `def` route, which Starlette runs in its thread pool (anyio's, 40 threads): it reads the
-user's id and hash (one query on a small pool of autocommit psycopg connections, given back
-before bcrypt), checks the password with `bcrypt.checkpw` at normal priority, and signs an
-HS256 access token. No session, no refresh token, no rate limit, no middleware, no access log:
-what a login costs with nothing around it. Served and loaded like the app (one uvicorn worker,
-`bench/logins.py`, 16 connections) over the same seeded users, it is the rate the
-app's `POST /login` must not fall below (`bench.run`'s `reference` scenario).
+Sync `def` routes, which Starlette runs in its thread pool (anyio's, 40 threads), on a small
+pool of autocommit psycopg connections (given back before bcrypt), checking the password with
+`bcrypt.checkpw` at normal priority. Served and loaded like the app (one uvicorn worker,
+`bench/logins.py`, 16 connections) over the same seeded users, in two variants:
+
+- `POST /login` (`bench.run`'s `reference` scenario): reads the user's id and hash, checks the
+  password and signs an HS256 access token. No session, no refresh token: what a password check
+  costs with nothing around it.
+- `POST /login-with-session` (`reference-session`): the app's route as a plain implementation
+  writes it: the account's id, hash and `disabled` (403), then the session and its first refresh
+  token (SHA-256 stored) in one transaction, and the app's token pair. What it leaves out of the
+  app's route: the rate limits (off in the benchmark anyway), the middleware and access log, the
+  check that the password did not change during bcrypt, and deleting the account's expired
+  sessions.
+
+The app's `POST /login` must not fall below the reference's rate; the second variant does the
+same work as the app, the first less.
 
 The database comes from REFERENCE_DATABASE_URL (a `postgresql://` URL), set by bench/run.py.
 """
 
+import hashlib
 import os
 import queue
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import bcrypt
 import jwt
 import psycopg
-from fastapi import Depends, FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 POOL_SIZE = 5  # as the floor's
 SECRET_KEY = secrets.token_urlsafe(30)
 ACCESS_TOKEN_MINUTES = 15
+INCORRECT = "Incorrect email or password"
 _idle: "queue.Queue[psycopg.Connection[Any]]" = queue.Queue()
 
 
@@ -49,23 +61,78 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def _user(email: str) -> tuple[int, str] | None:
+@contextmanager
+def _connection() -> Iterator[psycopg.Connection[Any]]:
     connection = _idle.get()
     try:
+        yield connection
+    finally:
+        _idle.put(connection)
+
+
+def _user(email: str) -> tuple[int, str] | None:
+    with _connection() as connection:
         return connection.execute(
             "SELECT id, hashed_password FROM users WHERE email_key = %s",
             (email.strip().lower(),),
         ).fetchone()
-    finally:
-        _idle.put(connection)
+
+
+def _access_token(claims: dict[str, Any]) -> str:
+    now = datetime.now(UTC)
+    expires = now + timedelta(minutes=ACCESS_TOKEN_MINUTES)
+    return jwt.encode({**claims, "iat": now, "exp": expires}, SECRET_KEY, algorithm="HS256")
 
 
 @app.post("/login")
 def login(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> dict[str, str]:
     user = _user(form.username)
     if user is None or not bcrypt.checkpw(form.password.encode(), user[1].encode()):
-        raise HTTPException(status_code=401, detail="Incorrect email or password")
+        raise HTTPException(status_code=401, detail=INCORRECT)
+    return {"access_token": _access_token({"sub": str(user[0])}), "token_type": "bearer"}
+
+
+def _account(email: str) -> tuple[int, str, bool] | None:
+    with _connection() as connection:
+        return connection.execute(
+            "SELECT id, hashed_password, disabled FROM users WHERE email_key = %s",
+            (email.strip().lower(),),
+        ).fetchone()
+
+
+def _start_session(user_id: int, user_agent: str | None, client: str | None) -> tuple[int, str]:
+    """A new session and its first refresh token, in one transaction: (its id, the token)."""
+    refresh_token = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
-    claims = {"sub": str(user[0]), "iat": now, "exp": now + timedelta(minutes=ACCESS_TOKEN_MINUTES)}
-    token = jwt.encode(claims, SECRET_KEY, algorithm="HS256")
-    return {"access_token": token, "token_type": "bearer"}
+    with _connection() as connection, connection.transaction():
+        row = connection.execute(
+            "INSERT INTO sessions (user_id, created_at, last_used_at, user_agent, client)"
+            " VALUES (%s, %s, %s, %s, %s) RETURNING id",
+            (user_id, now, now, user_agent, client),
+        ).fetchone()
+        assert row is not None
+        connection.execute(
+            "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (%s, %s, %s)",
+            (hashlib.sha256(refresh_token.encode()).hexdigest(), row[0], now),
+        )
+    return row[0], refresh_token
+
+
+@app.post("/login-with-session")
+def login_with_session(
+    request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+) -> dict[str, str | int]:
+    account = _account(form.username)
+    if account is None or not bcrypt.checkpw(form.password.encode(), account[1].encode()):
+        raise HTTPException(status_code=401, detail=INCORRECT)
+    user_id, _, disabled = account
+    if disabled:
+        raise HTTPException(status_code=403, detail="Account disabled")
+    client = request.client.host if request.client else None
+    session_id, refresh_token = _start_session(user_id, request.headers.get("user-agent"), client)
+    return {
+        "access_token": _access_token({"sub": str(user_id), "sid": session_id}),
+        "token_type": "bearer",
+        "expires_in": ACCESS_TOKEN_MINUTES * 60,
+        "refresh_token": refresh_token,
+    }

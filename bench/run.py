@@ -59,10 +59,19 @@ VOTE_POSTS_PER_THREAD = 500
 LOGIN_MIN_DURATION = 3.0
 # The scenarios whose requests are logins (bench/logins.py: 16 connections, LOGIN_MIN_DURATION
 # after a warm-up), and those with logins in them (they need the bcrypt capacity).
-LOGIN_SCENARIOS = ("login", "reference")
-WITH_LOGINS = {"mixed", "reference", "login", "login-during-flood"}
+LOGIN_SCENARIOS = ("login", "reference", "reference-session")
+WITH_LOGINS = {"mixed", "reference", "reference-session", "login", "login-during-flood"}
 # The rows whose requests are logins (bcrypt): shown as a share of the machine's capacity.
-LOGIN_ROWS = ("login", "reference", "logins during list", "logins during flood")
+LOGIN_ROWS = (
+    "login",
+    "reference",
+    "reference-session",
+    "logins during list",
+    "logins during flood",
+)
+# The references' routes on their server (bench/reference.py): the app's rows show their share
+# of each reference measured in the same run.
+REFERENCE_ROUTES = {"reference": "/login", "reference-session": "/login-with-session"}
 # login-during-flood: one account's wrong passwords on this many connections (at least).
 FLOOD_CONNECTIONS = 64
 FLOOD_ROW = "flood (one account)"
@@ -92,8 +101,10 @@ SCENARIOS: dict[str, tuple[str, str, bool]] = {
     "comments": ("comments", "reader", True),
     "comment": ("comment", "writer", False),
     "mixed": ("list", "reader", False),  # list while 16 logins run (see run_mixed)
-    # bench/reference.py, not the app: the same logins on a plain thread-pool route.
+    # bench/reference.py, not the app: the same logins on a plain thread-pool route, without
+    # the session (reference) and with it, as the app's route (reference-session).
     "reference": ("-", "none", False),
+    "reference-session": ("-", "none", False),
     "login": ("-", "none", False),
     # 16 logins while one account (the first writer) floods wrong passwords (see run_flood).
     "login-during-flood": ("flood", "writer", False),
@@ -241,7 +252,10 @@ def run_logins(url: str, scenario: str, load: Load, watch: CpuWatch | None = Non
     """16 connections of logins (bench/logins.py): `rps` is their steady rate after a warm-up;
     `watch`, if any, watches the measured part."""
     duration = max(load.duration, LOGIN_MIN_DURATION)
-    return logins.run(url, scenario, LOGIN_CONNECTIONS, duration, LOGIN_USERS, watch=watch)
+    path = REFERENCE_ROUTES.get(scenario, "/login")
+    return logins.run(
+        url, scenario, LOGIN_CONNECTIONS, duration, LOGIN_USERS, watch=watch, path=path
+    )
 
 
 def run_scenario(
@@ -313,18 +327,19 @@ def run_floor(database_url: str, run_id: str, env: dict[str, str], load: Load) -
 
 
 def run_reference(
+    name: str,
     database_url: str,
     database: str,
     run_id: str,
-    env: dict[str, str],
     load: Load,
     cpu: dict[str, CpuSplit],
 ) -> WrkResult:
-    """The reference login, on its own server over the same database; its CPU into `cpu`."""
-    with reference_server(database_url, f"reference-{run_id}.log") as reference:
+    """Reference login `name` (REFERENCE_ROUTES), on its own server over the same database;
+    its CPU into `cpu`."""
+    with reference_server(database_url, f"{name}-{run_id}.log") as reference:
         watch = CpuWatch(reference.pid, database)
-        result = run_logins(reference.url, "reference", load, watch)
-    cpu["reference"] = _split(watch)
+        result = run_logins(reference.url, name, load, watch)
+    cpu[name] = _split(watch)
     return result
 
 
@@ -362,9 +377,9 @@ def run_size(
                 report.results += results
                 report.flood = flood_summary(report.results, results[0], results[1])
                 report.cpu[results[0].scenario] = _split(watch)
-            elif name == "reference":
+            elif name in REFERENCE_ROUTES:
                 report.results.append(
-                    run_reference(prepared.url, dataset.name, run_id, envs[kind], load, report.cpu)
+                    run_reference(name, prepared.url, dataset.name, run_id, load, report.cpu)
                 )
             elif name == "login":
                 watch = CpuWatch(app.pid, dataset.name)
@@ -448,16 +463,17 @@ def floor_of(report: SizeReport) -> WrkResult | None:
     return next((r for r in report.results if r.scenario == "floor"), None)
 
 
-def reference_of(report: SizeReport) -> WrkResult | None:
-    """The reference login measured in this size's run, if it was."""
-    return next((r for r in report.results if r.scenario == "reference"), None)
+def references_of(report: SizeReport) -> dict[str, WrkResult]:
+    """The reference logins measured in this size's run, by scenario."""
+    return {r.scenario: r for r in report.results if r.scenario in REFERENCE_ROUTES}
 
 
-def reference_share(result: WrkResult, reference: WrkResult | None) -> float | None:
-    """An app login row's logins/s as a percentage of the reference's (bench/reference.py)."""
-    if result.scenario not in LOGIN_ROWS or result.scenario == "reference":
-        return None
-    return share(result, reference)
+def reference_shares(result: WrkResult, references: dict[str, WrkResult]) -> dict[str, float]:
+    """An app login row's logins/s as a percentage of each reference's (bench/reference.py)."""
+    if result.scenario not in LOGIN_ROWS or result.scenario in REFERENCE_ROUTES:
+        return {}
+    shares = {name: share(result, reference) for name, reference in references.items()}
+    return {name: value for name, value in shares.items() if value is not None}
 
 
 def _percent(value: float | None) -> str:
@@ -478,7 +494,7 @@ def _row(
     floor: WrkResult | None,
     capacity: BcryptCapacity | None = None,
     label: str | None = None,
-    reference: WrkResult | None = None,
+    references: dict[str, WrkResult] | None = None,
 ) -> str:
     row = _ROW.format(
         label or result.scenario,
@@ -493,9 +509,8 @@ def _row(
     of_capacity = bcrypt_share(result, capacity)
     if of_capacity is not None:
         shares.append(f"{of_capacity:.1f}% of bcrypt capacity")
-    of_reference = reference_share(result, reference)
-    if of_reference is not None:
-        shares.append(f"{of_reference:.1f}% of the reference")
+    for name, of_reference in reference_shares(result, references or {}).items():
+        shares.append(f"{of_reference:.1f}% of {name}")
     return f"{row}  {', '.join(shares)}" if shares else row
 
 
@@ -530,14 +545,14 @@ def print_size(report: SizeReport, bare: WrkResult | None, capacity: BcryptCapac
     log(_ROW.format("scenario", "req/s", "p50 ms", "p99 ms", "errors", "% of bare", "% of floor"))
     if bare:
         log(_row(bare, bare, floor, label="bare (ceiling)"))
-    reference = reference_of(report)
+    references = references_of(report)
     for result in report.results:
         label = (
             f"{result.scenario} (c{result.connections})"
             if result.scenario in LOGIN_SCENARIOS
             else None
         )
-        log(_row(result, bare, floor, capacity, label, reference))
+        log(_row(result, bare, floor, capacity, label, references))
     if report.mixed:
         m = report.mixed
         alone = f"{m['list_p99_alone_ms']:.2f} ms" if m["list_p99_alone_ms"] else "n/a"
@@ -595,7 +610,10 @@ def write_json(
                         "pct_of_bare": share(r, bare),
                         "pct_of_floor": share(r, floor_of(report)),
                         "pct_of_bcrypt_capacity": bcrypt_share(r, capacity),
-                        "pct_of_reference": reference_share(r, reference_of(report)),
+                        **{
+                            f"pct_of_{name.replace('-', '_')}": value
+                            for name, value in reference_shares(r, references_of(report)).items()
+                        },
                     }
                     for r in report.results
                 ],
