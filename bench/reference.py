@@ -15,8 +15,8 @@ pool of autocommit psycopg connections (given back before bcrypt), checking the 
   check that the password did not change during bcrypt, and deleting the account's expired
   sessions.
 
-The app's `POST /login` must not fall below the reference's rate; the second variant does the
-same work as the app, the first less.
+The app's `POST /login` must not fall below their rates; the second variant does the app's
+route's main work (the writes), the first less.
 
 The database comes from REFERENCE_DATABASE_URL (a `postgresql://` URL), set by bench/run.py.
 """
