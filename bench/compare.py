@@ -83,8 +83,12 @@ def measure(name: str, running: Running, load: Load) -> tuple[list[WrkResult], f
     """One measured run of scenario `name` (after its warm-up, if it gets one) on one side:
     its results (two for mixed), the server's CPU µs per response, and where the machine's
     CPU went."""
-    server = running.reference if name in REFERENCE_ROUTES else running.app
-    server = running.floor if name == "floor" else server
+    if name == "floor":
+        server = running.floor
+    elif name in REFERENCE_ROUTES:
+        server = running.reference
+    else:
+        server = running.app
     assert server is not None
     _, kind, warm = SCENARIOS[name]
     env = {
@@ -165,8 +169,9 @@ def print_pairs(side: Side) -> None:
     apart, on the same capacity): the median ratio, its range, and in how many rounds it was
     under 100%."""
     for reference in REFERENCE_ROUTES:
-        logins, references = side.results.get("login", []), side.results.get(reference, [])
-        pairs = zip(logins, references, strict=True) if len(logins) == len(references) else []
+        if "login" not in side.results or reference not in side.results:
+            continue  # not both measured
+        pairs = zip(side.results["login"], side.results[reference], strict=True)  # one per round
         ratios = [100 * login.rps / ref.rps for login, ref in pairs if ref.rps]
         if not ratios:
             continue

@@ -5,11 +5,11 @@ pool of autocommit psycopg connections (given back before bcrypt), checking the 
 `bcrypt.checkpw` at normal priority. Served and loaded like the app (one uvicorn worker,
 `bench/logins.py`, 16 connections) over the same seeded users, in two variants:
 
-- `POST /login` (`bench.run`'s `reference` scenario): reads the user's id and hash, checks the
-  password and signs an HS256 access token. No session, no refresh token: what a password check
+- `POST /login` (`bench.run`'s `reference` scenario): reads the account, checks the password
+  and signs an HS256 access token. No session, no refresh token: what a password check
   costs with nothing around it.
 - `POST /login-with-session` (`reference-session`): the app's route as a plain implementation
-  writes it: the account's id, hash and `disabled` (403), then the session and its first refresh
+  writes it: the same check, `disabled` answered 403, then the session and its first refresh
   token (SHA-256 stored) in one transaction, and the app's token pair. What it leaves out of the
   app's route: the rate limits (off in the benchmark anyway), the middleware and access log, the
   check that the password did not change during bcrypt, and deleting the account's expired
@@ -39,7 +39,6 @@ from fastapi.security import OAuth2PasswordRequestForm
 POOL_SIZE = 5  # as the floor's
 SECRET_KEY = secrets.token_urlsafe(30)
 ACCESS_TOKEN_MINUTES = 15
-INCORRECT = "Incorrect email or password"
 _idle: "queue.Queue[psycopg.Connection[Any]]" = queue.Queue()
 
 
@@ -70,12 +69,16 @@ def _connection() -> Iterator[psycopg.Connection[Any]]:
         _idle.put(connection)
 
 
-def _user(email: str) -> tuple[int, str] | None:
-    with _connection() as connection:
-        return connection.execute(
-            "SELECT id, hashed_password FROM users WHERE email_key = %s",
-            (email.strip().lower(),),
+def _checked_account(form: OAuth2PasswordRequestForm) -> tuple[int, bool]:
+    """The account's id and whether it is disabled, once its password is checked; 401 else."""
+    with _connection() as connection:  # given back before bcrypt
+        account: tuple[int, str, bool] | None = connection.execute(
+            "SELECT id, hashed_password, disabled FROM users WHERE email_key = %s",
+            (form.username.strip().lower(),),
         ).fetchone()
+    if account is None or not bcrypt.checkpw(form.password.encode(), account[1].encode()):
+        raise HTTPException(status_code=401, detail="Incorrect email or password")
+    return account[0], account[2]
 
 
 def _access_token(claims: dict[str, Any]) -> str:
@@ -86,18 +89,8 @@ def _access_token(claims: dict[str, Any]) -> str:
 
 @app.post("/login")
 def login(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> dict[str, str]:
-    user = _user(form.username)
-    if user is None or not bcrypt.checkpw(form.password.encode(), user[1].encode()):
-        raise HTTPException(status_code=401, detail=INCORRECT)
-    return {"access_token": _access_token({"sub": str(user[0])}), "token_type": "bearer"}
-
-
-def _account(email: str) -> tuple[int, str, bool] | None:
-    with _connection() as connection:
-        return connection.execute(
-            "SELECT id, hashed_password, disabled FROM users WHERE email_key = %s",
-            (email.strip().lower(),),
-        ).fetchone()
+    user_id, _ = _checked_account(form)
+    return {"access_token": _access_token({"sub": str(user_id)}), "token_type": "bearer"}
 
 
 def _start_session(user_id: int, user_agent: str | None, client: str | None) -> tuple[int, str]:
@@ -122,10 +115,7 @@ def _start_session(user_id: int, user_agent: str | None, client: str | None) -> 
 def login_with_session(
     request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> dict[str, str | int]:
-    account = _account(form.username)
-    if account is None or not bcrypt.checkpw(form.password.encode(), account[1].encode()):
-        raise HTTPException(status_code=401, detail=INCORRECT)
-    user_id, _, disabled = account
+    user_id, disabled = _checked_account(form)
     if disabled:
         raise HTTPException(status_code=403, detail="Account disabled")
     client = request.client.host if request.client else None

@@ -57,21 +57,15 @@ VOTE_POSTS_PER_THREAD = 500
 # Logins are slow (a few per second): runs that include them last at least this long, so
 # that a short --smoke run still completes some.
 LOGIN_MIN_DURATION = 3.0
-# The scenarios whose requests are logins (bench/logins.py: 16 connections, LOGIN_MIN_DURATION
-# after a warm-up), and those with logins in them (they need the bcrypt capacity).
-LOGIN_SCENARIOS = ("login", "reference", "reference-session")
-WITH_LOGINS = {"mixed", "reference", "reference-session", "login", "login-during-flood"}
-# The rows whose requests are logins (bcrypt): shown as a share of the machine's capacity.
-LOGIN_ROWS = (
-    "login",
-    "reference",
-    "reference-session",
-    "logins during list",
-    "logins during flood",
-)
 # The references' routes on their server (bench/reference.py): the app's rows show their share
 # of each reference measured in the same run.
 REFERENCE_ROUTES = {"reference": "/login", "reference-session": "/login-with-session"}
+# The scenarios whose requests are logins (bench/logins.py: 16 connections, LOGIN_MIN_DURATION
+# after a warm-up), and those with logins in them (they need the bcrypt capacity).
+LOGIN_SCENARIOS = ("login", *REFERENCE_ROUTES)
+WITH_LOGINS = {*LOGIN_SCENARIOS, "mixed", "login-during-flood"}
+# The rows whose requests are logins (bcrypt): shown as a share of the machine's capacity.
+LOGIN_ROWS = (*LOGIN_SCENARIOS, "logins during list", "logins during flood")
 # login-during-flood: one account's wrong passwords on this many connections (at least).
 FLOOD_CONNECTIONS = 64
 FLOOD_ROW = "flood (one account)"
@@ -588,6 +582,26 @@ def display(path: Path) -> str:
     return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
 
 
+def scenarios_json(
+    report: SizeReport, bare: WrkResult | None, capacity: BcryptCapacity | None
+) -> list[dict[str, Any]]:
+    """A size's rows, each with its shares of bare, the floor, the capacity and the references."""
+    floor, references = floor_of(report), references_of(report)
+    return [
+        {
+            **r.as_dict(),
+            "pct_of_bare": share(r, bare),
+            "pct_of_floor": share(r, floor),
+            "pct_of_bcrypt_capacity": bcrypt_share(r, capacity),
+            **{
+                f"pct_of_{name.replace('-', '_')}": value
+                for name, value in reference_shares(r, references).items()
+            },
+        }
+        for r in report.results
+    ]
+
+
 def write_json(
     context: dict[str, Any],
     bare: WrkResult | None,
@@ -604,19 +618,7 @@ def write_json(
             {
                 **{k: v for k, v in vars(report).items() if k not in ("results", "cpu")},
                 "cpu": {row: split.as_dict() for row, split in report.cpu.items()},
-                "scenarios": [
-                    {
-                        **r.as_dict(),
-                        "pct_of_bare": share(r, bare),
-                        "pct_of_floor": share(r, floor_of(report)),
-                        "pct_of_bcrypt_capacity": bcrypt_share(r, capacity),
-                        **{
-                            f"pct_of_{name.replace('-', '_')}": value
-                            for name, value in reference_shares(r, references_of(report)).items()
-                        },
-                    }
-                    for r in report.results
-                ],
+                "scenarios": scenarios_json(report, bare, capacity),
             }
             for report in sizes
         ],
